@@ -1,0 +1,59 @@
+/*
+ * Helpers shared by the command-line subcommands (src/cmd_*.c): exit codes,
+ * one-line error messages, finding and loading the KB, and reading JSON
+ * lines with a size cap.
+ */
+#ifndef PARCELBOT_CLI_H
+#define PARCELBOT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "parcelbot/buf.h"
+#include "parcelbot/kb.h"
+
+enum {
+	PB_EXIT_OK = 0,
+	PB_EXIT_USAGE = 1, /* bad command line */
+	PB_EXIT_INPUT = 2, /* bad input, bad KB, or the operation failed */
+};
+
+/* Longest JSON line accepted on standard input. */
+#define PB_CLI_MAX_LINE (1u << 20)
+
+typedef struct pb_cli {
+	const char *kb_dir; /* from --kb, or NULL */
+} pb_cli;
+
+typedef struct pb_command {
+	const char *name;
+	const char *summary;
+	const char *usage; /* full help text */
+	int (*run)(pb_cli *cli, int argc, char **argv);
+} pb_command;
+
+/* The subcommands (src/cmd_*.c). Each receives argv starting at its own
+ * name and returns an exit status. */
+int pb_cmd_classify(pb_cli *cli, int argc, char **argv);
+int pb_cmd_kb(pb_cli *cli, int argc, char **argv);
+int pb_cmd_help(pb_cli *cli, int argc, char **argv);
+extern const char pb_usage_classify[], pb_usage_kb[];
+
+/* Prints "parcelbot: message" on stderr and returns code. */
+int pb_cli_fail(int code, const char *fmt, ...) PB_PRINTF(2, 3);
+/* Prints a usage error plus a pointer to the command's help; returns 1. */
+int pb_cli_usage(const char *cmd, const char *fmt, ...) PB_PRINTF(2, 3);
+/* Prints a command's help to stdout. */
+void pb_cli_help(const pb_command *cmd);
+const pb_command *pb_cli_find(const char *name);
+
+/* Loads the KB (see pb_kb_locate), printing every error on stderr.
+ * Returns NULL on failure. */
+pb_kb *pb_cli_load_kb(const pb_cli *cli);
+
+/* Reads one line (without the newline) into b, which is reset first.
+ * Returns 1 for a line, 0 at end of input, -1 for a read error and -2 for a
+ * line over PB_CLI_MAX_LINE bytes (the rest of which is skipped). */
+int pb_cli_read_line(FILE *f, pb_buf *b);
+
+#endif

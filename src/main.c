@@ -1,0 +1,115 @@
+/*
+ * parcelbot's command line: a thin client of the library, one subcommand per
+ * src/cmd_*.c file. This file only dispatches and prints general help.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "parcelbot/cli.h"
+#include "pb_build.h"
+
+static const char usage_help[] =
+	"usage: parcelbot help [COMMAND]\n"
+	"\n"
+	"Shows the list of commands, or the full help of one command.\n";
+
+static const pb_command commands[] = {
+	{"classify", "recognise the logistics problem in buyer messages", pb_usage_classify,
+	 pb_cmd_classify},
+	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
+	{"help", "show help for a command", usage_help, pb_cmd_help},
+};
+
+const pb_command *pb_cli_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void general_help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: parcelbot [--kb DIR] COMMAND [ARGS...]\n"
+		"\n"
+		"parcelbot drafts apology-first replies to buyers whose parcels are stuck,\n"
+		"short, broken or signed for by someone else, for an agent to approve.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  --kb DIR     knowledge base directory (default: $PARCELBOT_KB, ./kb,\n"
+		"               or the one installed with parcelbot)\n"
+		"  -h, --help   show this help\n"
+		"  --version    show the version\n"
+		"\n"
+		"'parcelbot help COMMAND' shows a command's options.\n"
+		"Exit status: 0 success, 1 usage error, 2 bad input or knowledge base.\n");
+}
+
+int pb_cmd_help(pb_cli *cli, int argc, char **argv)
+{
+	const pb_command *c;
+
+	(void)cli;
+	if (argc < 2) {
+		general_help(stdout);
+		return PB_EXIT_OK;
+	}
+	c = pb_cli_find(argv[1]);
+	if (!c)
+		return pb_cli_usage("", "unknown command '%s'", argv[1]);
+	pb_cli_help(c);
+	return PB_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"kb", required_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	pb_cli cli = {NULL};
+	const pb_command *c;
+	int o, sub;
+
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'k':
+			cli.kb_dir = optarg;
+			break;
+		case 'h':
+			general_help(stdout);
+			return PB_EXIT_OK;
+		case 'V':
+			printf("parcelbot %s\n", PB_VERSION);
+			return PB_EXIT_OK;
+		default:
+			return pb_cli_usage("", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		general_help(stderr);
+		return PB_EXIT_USAGE;
+	}
+	c = pb_cli_find(argv[optind]);
+	if (!c)
+		return pb_cli_usage("", "unknown command '%s'", argv[optind]);
+	sub = optind;
+	/* Subcommands parse their own options with getopt; 0 makes glibc
+	 * start over completely. */
+	optind = 0;
+	return c->run(&cli, argc - sub, argv + sub);
+}

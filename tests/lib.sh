@@ -1,0 +1,55 @@
+# TAP helpers for the shell test suites. Source this file, call the checks,
+# then `done_testing`. Each check prints "ok N - name" or "not ok N - name"
+# plus diagnostics on "# " lines.
+T_N=0
+T_FAIL=0
+: "${PARCELBOT:=build/parcelbot}"
+: "${PB_SRCDIR:=$(pwd)}"
+T_TMP=$(mktemp -d)
+trap 'rm -rf "$T_TMP"' EXIT INT TERM
+
+ok() { # ok COND-EXIT-STATUS NAME
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		T_FAIL=$((T_FAIL + 1))
+		echo "not ok $T_N - $2"
+	fi
+}
+
+# run CMD...: runs a command, keeping its stdout, stderr and status in
+# $T_OUT, $T_ERR and $T_RC.
+run() {
+	"$@" >"$T_TMP/out" 2>"$T_TMP/err"
+	T_RC=$?
+	T_OUT=$(cat "$T_TMP/out")
+	T_ERR=$(cat "$T_TMP/err")
+}
+
+is() { # is GOT WANT NAME
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else
+		ok 1 "$3"
+		printf '# got:  %s\n# want: %s\n' "$1" "$2"
+	fi
+}
+
+like() { # like TEXT EXTENDED-REGEX NAME
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else
+		ok 1 "$3"
+		printf '%s\n' "$1" | head -20 | sed 's/^/# got: /'
+		printf '# want match: %s\n' "$2"
+	fi
+}
+
+unlike() { # unlike TEXT EXTENDED-REGEX NAME
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		printf '%s\n' "$1" | head -20 | sed 's/^/# got: /'
+	else ok 0 "$3"; fi
+}
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAIL" -eq 0 ]
+}
