@@ -258,7 +258,7 @@ static pcre2_code *compile(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *n, con
 			     PCRE2_UTF | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C, &ec, &off, NULL);
 	if (!code) {
 		pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof msg);
-		if (re == src)
+		if (!anchored && !strcmp(expanded, src))
 			pb_diag_add(L->dg, doc->file, n->line, column_at(n, src, off),
 				    "regex does not compile: %s (at offset %zu)", msg, (size_t)off);
 		else
