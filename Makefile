@@ -65,7 +65,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all test asan bench install uninstall clean help check-build
+.PHONY: all test asan bench bench-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 
 all: parcelbot
@@ -117,10 +117,24 @@ test: all check-build
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS='-O1 -g' test
 
+# Benchmarks print figures and assert nothing. Vectorscan is a bench-only
+# dependency, installed here rather than by a plain build.
+BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+BENCH_LIB  := $(filter-out $(BENCH_SRCS),$(sort $(wildcard tests/bench/*.c)))
+
 bench: all
 	@./scripts/install-deps.sh libvectorscan-dev
-	@$(MAKE) --no-print-directory -f scripts/bench.mk BUILD=$(BUILD) CC='$(CC)'
+	@$(MAKE) --no-print-directory bench-build
 	@BUILD=$(BUILD) PARCELBOT=$(BIN) ./scripts/bench.sh
+
+bench-build: $(BENCH_BINS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(BENCH_LIB) $(LIBA)
+	$(call say,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/bench $(ALL_CFLAGS) $$(pkg-config --cflags libhs) \
+		$(ALL_LDFLAGS) -o $@ $< $(BENCH_LIB) $(LIBA) $$(pkg-config --libs libhs) $(LIBS_ALL)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/kb

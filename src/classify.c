@@ -88,16 +88,15 @@ void pb_classifier_use_prefilter(pb_classifier *c, bool on)
 	c->use_pf = on;
 }
 
-static bool is_han(uint32_t cp)
+/* Normalises text into c->norm, recording for each normalised byte the
+ * original offset it came from, and validates the UTF-8 in the same pass.
+ * Returns PB_EUTF8 with *bad set to the offset of the first bad byte. */
+static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *nlen, bool *han,
+			size_t *bad)
 {
-	return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-	       (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FA1F);
-}
-
-static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *nlen, bool *han)
-{
-	const unsigned char *p = (const unsigned char *)text, *end = p + len, *start;
-	size_t need = len * 3 + 4, o = 0, k, n;
+	const unsigned char *s = (const unsigned char *)text;
+	uint32_t *const *fold = c->kb->fold;
+	size_t need = len * 3 + 4, o = 0, i = 0, k, n;
 	uint32_t cp, out;
 	const char *rep;
 	char b[4];
@@ -117,15 +116,49 @@ static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *
 		c->cap = need;
 	}
 	*han = false;
-	while (p < end) {
-		start = p;
-		cp = pb_utf8_next(&p, end);
-		out = pb_norm_cp(c->kb->fold, cp, &rep);
+	while (i < len) {
+		unsigned char ch = s[i];
+		size_t start = i;
+		/* ASCII: lower-case in place. */
+		if (ch < 0x80) {
+			c->norm[o] = ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
+			c->map[o++] = (uint32_t)i++;
+			continue;
+		}
+		/* The length the lead byte announces; pb_utf8_check then vets the
+		 * whole sequence (overlongs, surrogates, truncation). */
+		n = ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : 2;
+		if (n > len - i)
+			n = len - i;
+		k = pb_utf8_check(text + i, n);
+		if (k != n || n < (size_t)(ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : 2)) {
+			*bad = i + k;
+			return PB_EUTF8;
+		}
+		{
+			const unsigned char *p = s + i;
+			cp = pb_utf8_next(&p, s + len);
+			i = (size_t)(p - s);
+		}
+		/* Han characters: only the fold table can change them. */
+		if (cp >= 0x3400 && cp <= 0x9FFF) {
+			const uint32_t *page = fold ? fold[cp >> 8] : NULL;
+			*han = true;
+			if (page && page[cp & 0xFF])
+				cp = page[cp & 0xFF];
+			n = pb_utf8_put(cp, (char *)c->norm + o);
+			for (k = 0; k < n; k++)
+				c->map[o + k] = (uint32_t)start;
+			o += n;
+			continue;
+		}
+		out = pb_norm_cp(fold, cp, &rep);
 		if (rep) {
 			n = strlen(rep);
 			memcpy(c->norm + o, rep, n);
 		} else if (out) {
-			if (is_han(out))
+			if ((out >= 0x4E00 && out <= 0x9FFF) || (out >= 0x3400 && out <= 0x4DBF) ||
+			    (out >= 0xF900 && out <= 0xFAFF) || (out >= 0x20000 && out <= 0x2FA1F))
 				*han = true;
 			n = pb_utf8_put(out, b);
 			memcpy(c->norm + o, b, n);
@@ -133,7 +166,7 @@ static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *
 			continue;
 		}
 		for (k = 0; k < n; k++)
-			c->map[o + k] = (uint32_t)(start - (const unsigned char *)text);
+			c->map[o + k] = (uint32_t)start;
 		o += n;
 	}
 	c->map[o] = (uint32_t)len;
@@ -579,24 +612,37 @@ pb_err pb_classify(pb_classifier *c, const char *text, size_t len, pb_verdict *o
 		   pb_errbuf *eb)
 {
 	const pb_kb *kb = c->kb;
-	size_t bad, nlen, nc, i;
-	bool han;
+	size_t bad = 0, nlen, nc, i, full = len;
+	bool han, truncated = false;
 	uint64_t fired = 0, sup = 0;
 	pb_err err;
 
-	bad = pb_utf8_check(text, len);
-	if (bad != len)
-		return pb_errf(eb, PB_EUTF8, "text is not valid UTF-8 (bad byte 0x%02x at offset %zu)",
-			       (unsigned char)text[bad], bad);
-	memset(out, 0, sizeof *out);
-	out->ent.ordered = out->ent.received = -1;
 	if (len > PB_CLASSIFY_MAX_TEXT) {
+		/* The rest is still checked: a verdict on invalid text would
+		 * pass bad bytes on to whoever stores or shows it. */
+		bad = pb_utf8_check(text, full);
+		if (bad != full)
+			return pb_errf(eb, PB_EUTF8,
+				       "text is not valid UTF-8 (bad byte 0x%02x at offset %zu)",
+				       (unsigned char)text[bad], bad);
 		len = pb_utf8_clip(text, len, PB_CLASSIFY_MAX_TEXT);
-		out->truncated = true;
+		truncated = true;
 	}
-	err = normalise(c, text, len, &nlen, &han);
+	err = normalise(c, text, len, &nlen, &han, &bad);
+	if (err == PB_EUTF8)
+		return pb_errf(eb, err, "text is not valid UTF-8 (bad byte 0x%02x at offset %zu)",
+			       (unsigned char)text[bad], bad);
 	if (err)
 		return pb_errf(eb, err, "out of memory");
+	/* The arrays are filled up to their counts; only the header needs
+	 * clearing, which keeps this off the per-message cost. */
+	out->intents = out->signals = 0;
+	out->n_hits = 0;
+	out->limit_hits = 0;
+	out->truncated = truncated;
+	out->ent.n_orders = out->ent.n_tracking = out->ent.n_durations = 0;
+	out->ent.has_quantity = false;
+	out->ent.ordered = out->ent.received = -1;
 	out->lang = han ? PB_LANG_ZH : PB_LANG_EN;
 
 	if (++c->gen == 0) {

@@ -64,7 +64,7 @@ int pb_cmd_kb(pb_cli *cli, int argc, char **argv)
 {
 	pb_kb *kb;
 	pb_classifier *fast = NULL, *slow = NULL;
-	size_t i, j, examples = 0, always = 0, npat = 0;
+	size_t i, j, examples = 0, always = 0, npat = 0, nbranch = 0;
 	int bad = 0;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -100,13 +100,17 @@ int pb_cmd_kb(pb_cli *cli, int argc, char **argv)
 	for (i = 0; i < kb->n_patterns; i++) {
 		if (kb->patterns[i].role == PB_PAT_SHAPE)
 			continue;
-		npat++;
+		/* Split branches share their pattern's id; count authored ones. */
+		if (!i || strcmp(kb->patterns[i].id, kb->patterns[i - 1].id))
+			npat++;
+		nbranch++;
 		if (!kb->patterns[i].n_factors)
 			always++;
 	}
-	printf("%s: %zu intents, %zu signals, %zu carriers, %zu patterns (%zu always tried), "
-	       "%zu prefilter literals, %zu examples checked, %d problem%s%s\n",
-	       kb->dir, kb->n_intents, kb->n_rules - kb->n_intents, kb->n_carriers, npat, always,
+	printf("%s: %zu intents, %zu signals, %zu carriers, %zu patterns (%zu branches, %zu always "
+	       "tried), %zu prefilter literals, %zu examples checked, %d problem%s%s\n",
+	       kb->dir, kb->n_intents, kb->n_rules - kb->n_intents, kb->n_carriers, npat, nbranch,
+	       always,
 	       pb_prefilter_literals(kb->pf), examples, bad, bad == 1 ? "" : "s",
 	       kb->jit ? "" : " (PCRE2 JIT unavailable: matching is slower)");
 out:

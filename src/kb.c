@@ -270,14 +270,115 @@ static pcre2_code *compile(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *n, con
 	return code;
 }
 
-long pb_kbl_pattern(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *re, const char *id,
-		    pb_pattern_role role, uint32_t owner)
+/* Splits re at its top-level '|' (outside groups, classes and \Q..\E).
+ * Returns the number of branches written to starts/lens (at most max), or 0
+ * when there are more than max. */
+static size_t split_top(const char *re, size_t *starts, size_t *lens, size_t max)
+{
+	size_t i = 0, n = 0, start = 0, len = strlen(re);
+	int depth = 0;
+
+	while (i < len) {
+		char c = re[i];
+		if (c == '\\') {
+			if (re[i + 1] == 'Q') {
+				const char *e = strstr(re + i + 2, "\\E");
+				i = e ? (size_t)(e - re) + 2 : len;
+			} else {
+				i += 2;
+			}
+			continue;
+		}
+		if (c == '[') {
+			/* A ']' right after '[' or '[^' is a literal. */
+			i++;
+			if (re[i] == '^')
+				i++;
+			if (re[i] == ']')
+				i++;
+			while (i < len && re[i] != ']') {
+				if (re[i] == '\\')
+					i++;
+				else if (re[i] == '[' && re[i + 1] == ':') {
+					const char *e = strstr(re + i + 2, ":]");
+					if (e)
+						i = (size_t)(e - re) + 1;
+				}
+				i++;
+			}
+			i++;
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		else if (c == ')')
+			depth--;
+		else if (c == '|' && depth == 0) {
+			if (n == max)
+				return 0;
+			starts[n] = start;
+			lens[n++] = i - start;
+			start = i + 1;
+		}
+		i++;
+	}
+	if (n == max)
+		return 0;
+	starts[n] = start;
+	lens[n++] = len - start;
+	return n;
+}
+
+static long add_pattern(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *re, const char *id,
+			pb_pattern_role role, uint32_t owner, char *source, pcre2_code *code)
 {
 	pb_kb *kb = L->kb;
 	pb_pattern *np, *p;
+
+	if (kb->jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0)
+		kb->jit = false;
+	np = realloc(kb->patterns, (kb->n_patterns + 1) * sizeof *np);
+	if (!np) {
+		L->oom = true;
+		pcre2_code_free(code);
+		free(source);
+		return -1;
+	}
+	kb->patterns = np;
+	p = &kb->patterns[kb->n_patterns];
+	memset(p, 0, sizeof *p);
+	p->id = xstrdup(L, id);
+	p->source = source;
+	p->code = (struct pcre2_real_code_8 *)code;
+	p->role = role;
+	p->owner = owner;
+	p->file = pb_kbl_file(L, doc->file);
+	p->line = re->line;
+	p->col = re->col;
+	p->g_value = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "value");
+	p->g_ordered = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "ordered");
+	p->g_received = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "received");
+	p->g_num = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "num");
+	p->g_unit = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "unit");
+	if (p->g_value < 0) p->g_value = 0;
+	if (p->g_ordered < 0) p->g_ordered = 0;
+	if (p->g_received < 0) p->g_received = 0;
+	if (p->g_num < 0) p->g_num = 0;
+	if (p->g_unit < 0) p->g_unit = 0;
+	return (long)kb->n_patterns++;
+}
+
+#define MAX_BRANCHES 64
+
+long pb_kbl_pattern(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *re, const char *id,
+		    pb_pattern_role role, uint32_t owner, pb_idx_list *out)
+{
+	pb_kb *kb = L->kb;
 	char *expanded;
 	pcre2_code *code;
-	size_t i;
+	size_t i, nb = 0, starts[MAX_BRANCHES], lens[MAX_BRANCHES];
+	long idx, count = 0;
+	bool split = role == PB_PAT_TRIGGER || role == PB_PAT_UNLESS || role == PB_PAT_UNLESS_ANY;
 
 	if (!pb_y_expect(L->dg, doc, re, PB_Y_SCALAR, "'match'"))
 		return -1;
@@ -298,42 +399,68 @@ long pb_kbl_pattern(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *re, const cha
 		free(expanded);
 		return -1;
 	}
+	/* The whole regex is compiled first so errors point into what the
+	 * author wrote. */
 	code = compile(L, doc, re, re->str, expanded, role == PB_PAT_SHAPE);
 	if (!code) {
 		free(expanded);
 		return -1;
 	}
-	if (kb->jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) != 0)
-		kb->jit = false;
-	np = realloc(kb->patterns, (kb->n_patterns + 1) * sizeof *np);
-	if (!np) {
-		L->oom = true;
-		pcre2_code_free(code);
-		free(expanded);
-		return -1;
+	/* Rules only ask whether some branch of a trigger or veto matches, so
+	 * top-level alternatives become patterns of their own: each gets its
+	 * own prefilter literals and runs only when those occur, instead of
+	 * every alternative being retried whenever any one's words appear. */
+	if (split)
+		nb = split_top(expanded, starts, lens, MAX_BRANCHES);
+	if (nb > 1) {
+		pcre2_code *bc[MAX_BRANCHES];
+		char *bs[MAX_BRANCHES];
+		int ec;
+		PCRE2_SIZE off;
+		size_t k, made = 0;
+		bool ok = true;
+		for (k = 0; k < nb && ok; k++) {
+			bc[k] = NULL;
+			bs[k] = lens[k] ? strndup(expanded + starts[k], lens[k]) : NULL;
+			made = k + 1;
+			if (!bs[k]) {
+				/* An empty alternative matches everywhere; keep the
+				 * regex whole and let it mean what it says. */
+				if (lens[k])
+					L->oom = true;
+				ok = false;
+				break;
+			}
+			bc[k] = pcre2_compile((PCRE2_SPTR)bs[k], PCRE2_ZERO_TERMINATED,
+					      PCRE2_UTF | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C, &ec,
+					      &off, NULL);
+			/* A branch that cannot stand alone (a reference into
+			 * another branch) also keeps the regex whole. */
+			if (!bc[k])
+				ok = false;
+		}
+		if (ok) {
+			pcre2_code_free(code);
+			free(expanded);
+			for (k = 0; k < nb; k++) {
+				idx = add_pattern(L, doc, re, id, role, owner, bs[k], bc[k]);
+				if (idx < 0)
+					return -1;
+				pb_idx_push(L, out, (uint32_t)idx);
+				count++;
+			}
+			return count;
+		}
+		for (k = 0; k < made; k++) {
+			pcre2_code_free(bc[k]);
+			free(bs[k]);
+		}
 	}
-	kb->patterns = np;
-	p = &kb->patterns[kb->n_patterns];
-	memset(p, 0, sizeof *p);
-	p->id = xstrdup(L, id);
-	p->source = expanded;
-	p->code = (struct pcre2_real_code_8 *)code;
-	p->role = role;
-	p->owner = owner;
-	p->file = pb_kbl_file(L, doc->file);
-	p->line = re->line;
-	p->col = re->col;
-	p->g_value = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "value");
-	p->g_ordered = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "ordered");
-	p->g_received = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "received");
-	p->g_num = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "num");
-	p->g_unit = pcre2_substring_number_from_name(code, (PCRE2_SPTR) "unit");
-	if (p->g_value < 0) p->g_value = 0;
-	if (p->g_ordered < 0) p->g_ordered = 0;
-	if (p->g_received < 0) p->g_received = 0;
-	if (p->g_num < 0) p->g_num = 0;
-	if (p->g_unit < 0) p->g_unit = 0;
-	return (long)kb->n_patterns++;
+	idx = add_pattern(L, doc, re, id, role, owner, expanded, code);
+	if (idx < 0)
+		return -1;
+	pb_idx_push(L, out, (uint32_t)idx);
+	return 1;
 }
 
 bool pb_kbl_strings(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *map, const char *key,
@@ -511,7 +638,6 @@ static void load_pattern_list(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *rma
 		const pb_ynode *it = list->items[i];
 		const char *pid, *re;
 		char full[160];
-		long idx;
 		if (!pb_y_expect(L->dg, doc, it, PB_Y_MAP, "a pattern"))
 			continue;
 		pb_y_keys(L->dg, doc, it, pkeys);
@@ -525,9 +651,7 @@ static void load_pattern_list(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *rma
 			continue;
 		}
 		snprintf(full, sizeof full, "%s.%s", rid, pid);
-		idx = pb_kbl_pattern(L, doc, pb_ymap_get(it, "match"), full, role, owner);
-		if (idx >= 0)
-			pb_idx_push(L, out, (uint32_t)idx);
+		pb_kbl_pattern(L, doc, pb_ymap_get(it, "match"), full, role, owner, out);
 	}
 }
 
@@ -735,7 +859,6 @@ static void load_entities(pb_kbl *L)
 			const pb_ynode *x = xs->items[i];
 			const char *id, *kind;
 			char full[160];
-			long idx;
 			int kd = -1;
 			if (!pb_y_expect(L->dg, &doc, x, PB_Y_MAP, "an extractor"))
 				continue;
@@ -759,12 +882,11 @@ static void load_entities(pb_kbl *L)
 				continue;
 			}
 			snprintf(full, sizeof full, "entity.%s", id);
-			idx = pb_kbl_pattern(L, &doc, pb_ymap_get(x, "match"), full, PB_PAT_EXTRACT,
-					     (uint32_t)kd);
-			if (idx < 0)
+			if (pb_kbl_pattern(L, &doc, pb_ymap_get(x, "match"), full, PB_PAT_EXTRACT,
+					   (uint32_t)kd, &kb->extractors) < 0)
 				continue;
 			{
-				const pb_pattern *p = &kb->patterns[idx];
+				const pb_pattern *p = &kb->patterns[kb->n_patterns - 1];
 				const char *need = NULL;
 				if ((kd == PB_ENT_ORDER_ID || kd == PB_ENT_TRACKING) && !p->g_value)
 					need = "a (?<value>...) group";
@@ -776,7 +898,6 @@ static void load_entities(pb_kbl *L)
 					pb_diag_at(L->dg, &doc, pb_ymap_get(x, "match"), "a %s extractor needs %s",
 						   kind, need);
 			}
-			pb_idx_push(L, &kb->extractors, (uint32_t)idx);
 		}
 	}
 	pb_ydoc_release(&doc);
@@ -872,11 +993,9 @@ static void load_carriers(pb_kbl *L)
 		if (nums && pb_y_expect(L->dg, &doc, nums, PB_Y_SEQ, "'numbers'")) {
 			for (j = 0; j < nums->n; j++) {
 				char full[160];
-				long idx;
 				snprintf(full, sizeof full, "carrier.%s.%zu", id, j + 1);
-				idx = pb_kbl_pattern(L, &doc, nums->items[j], full, PB_PAT_SHAPE, ci);
-				if (idx >= 0)
-					pb_idx_push(L, &kb->carriers[ci].shapes, (uint32_t)idx);
+				pb_kbl_pattern(L, &doc, nums->items[j], full, PB_PAT_SHAPE, ci,
+					       &kb->carriers[ci].shapes);
 			}
 		}
 	}

@@ -27,9 +27,12 @@ bool pb_kbl_open(pb_kbl *L, const char *name, bool required, pb_ydoc *doc);
  * reports an error at node n and returns NULL. */
 char *pb_kbl_expand(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *n, const char *src);
 /* Adds a pattern with the given role and owner, compiling the regex under
- * node re. Returns the pattern index, or -1 after reporting an error. */
+ * node re, and appends its index to out. Triggers and vetoes are split at
+ * their top-level '|' into one pattern per branch (all with the same id), so
+ * several indices may be appended. Returns how many, or -1 after reporting
+ * an error. */
 long pb_kbl_pattern(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *re, const char *id,
-		    pb_pattern_role role, uint32_t owner);
+		    pb_pattern_role role, uint32_t owner, pb_idx_list *out);
 /* A list of strings under key (NULL when absent and optional). */
 bool pb_kbl_strings(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *map, const char *key,
 		    bool required, size_t min, pb_str_list *out);

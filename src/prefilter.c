@@ -151,7 +151,10 @@ static info info_wild(void)
 	return in;
 }
 
-/* Score of a factor: longer shortest literal is better, fewer is better. */
+/* Selectivity of a factor: a longer shortest literal is rarer in text, and
+ * every doubling of the alternatives costs about one byte of it. UTF-8
+ * bytes weigh CJK characters at three ASCII letters, which matches how
+ * selective each is. */
 static long factor_score(const sset *s)
 {
 	long n = (long)s->n, lg = 0;
@@ -160,12 +163,12 @@ static long factor_score(const sset *s)
 		n >>= 1;
 		lg++;
 	}
-	return (long)sset_minlen(s) * 8 - lg;
+	return (long)sset_minlen(s) * 4 - lg * 3;
 }
 
 static bool factor_usable(const sset *s)
 {
-	return s->n > 0 && s->n <= PB_PF_MAX_SET && !sset_has_empty(s);
+	return s->n > 0 && s->n <= PB_PF_MAX_UNION && !sset_has_empty(s);
 }
 
 /* Moves factor s into in (taking ownership), keeping the best 16. */
@@ -205,23 +208,21 @@ static sset sset_copy(parser *ps, const sset *s)
 	return c;
 }
 
-/* Best factor of a node: its exact set, or its highest-scoring factor. */
+/* Best factor of a node: the highest-scoring of its exact set and its
+ * factors. */
 static bool best_factor(parser *ps, const info *in, sset *out)
 {
-	size_t i, best = 0;
+	const sset *best = NULL;
+	size_t i;
 
-	if (in->exact_ok) {
-		if (!factor_usable(&in->exact))
-			return false;
-		*out = sset_copy(ps, &in->exact);
-		return true;
-	}
-	if (!in->nf)
+	if (in->exact_ok && factor_usable(&in->exact))
+		best = &in->exact;
+	for (i = 0; i < in->nf; i++)
+		if (!best || factor_score(&in->f[i]) > factor_score(best))
+			best = &in->f[i];
+	if (!best)
 		return false;
-	for (i = 1; i < in->nf; i++)
-		if (factor_score(&in->f[i]) > factor_score(&in->f[best]))
-			best = i;
-	*out = sset_copy(ps, &in->f[best]);
+	*out = sset_copy(ps, best);
 	return true;
 }
 
@@ -647,11 +648,9 @@ static info parse_quantified(parser *ps)
 	if (min == 1 && max == 1)
 		return in;
 	if (min == 0) {
-		if (max == 1 && in.exact_ok) {
-			if (!sset_add(&in.exact, "", 0))
-				ps->oom = true;
-			return in;
-		}
+		/* An optional piece requires nothing. Treating it as a break,
+		 * rather than as "itself or empty", keeps the neighbours' cross
+		 * products small; the literals on either side stay required. */
 		info_free(&in);
 		return info_wild();
 	}
@@ -698,6 +697,14 @@ static info parse_seq(parser *ps)
 		ps->oom = true;
 	while (ps->p < ps->end && *ps->p != '|' && *ps->p != ')' && !ps->fail) {
 		info it = parse_quantified(ps);
+		/* Whatever a piece requires, the sequence requires too. */
+		for (k = 0; k < it.nf; k++)
+			push_factor(&res, &it.f[k]);
+		it.nf = 0;
+		if (it.exact_ok && factor_usable(&it.exact)) {
+			sset c = sset_copy(ps, &it.exact);
+			push_factor(&res, &c);
+		}
 		if (it.exact_ok) {
 			if (cross(ps, &acc, &it.exact, &prod)) {
 				sset_free(&acc);
@@ -715,14 +722,13 @@ static info parse_seq(parser *ps)
 			memset(&acc, 0, sizeof acc);
 			if (!sset_add(&acc, "", 0))
 				ps->oom = true;
-			for (k = 0; k < it.nf; k++)
-				push_factor(&res, &it.f[k]);
-			it.nf = 0;
 			info_free(&it);
 			whole = false;
 		}
 	}
 	if (whole) {
+		sset c = sset_copy(ps, &acc);
+		push_factor(&res, &c);
 		res.exact_ok = true;
 		res.exact = acc;
 		return res;
@@ -781,7 +787,7 @@ static info parse_alt(parser *ps)
 					ps->oom = true;
 			sset_free(&bf);
 		}
-		if (all_factor && uni.n <= PB_PF_MAX_SET)
+		if (all_factor && uni.n <= PB_PF_MAX_UNION)
 			push_factor(&res, &uni);
 		else
 			sset_free(&uni);
@@ -801,6 +807,21 @@ void pb_pf_factors_release(pb_pf_factors *f)
 		free(f->f[i].v);
 	}
 	f->n = 0;
+}
+
+/* True when every string of a (a chosen factor) contains a string of b. */
+static bool implies(const pb_pf_set *a, const sset *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n; i++) {
+		bool found = false;
+		for (j = 0; j < b->n && !found; j++)
+			found = memmem(a->v[i], strlen(a->v[i]), b->v[j], b->l[j]) != NULL;
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 pb_err pb_pf_analyze(const char *re, size_t len, pb_pf_factors *out)
@@ -835,27 +856,17 @@ pb_err pb_pf_analyze(const char *re, size_t len, pb_pf_factors *out)
 	}
 	in.nf = 0;
 	info_free(&in);
-	/* Keep the best PB_PF_MAX_FACTORS distinct factors. */
+	/* Keep the best PB_PF_MAX_FACTORS factors, skipping any that a chosen
+	 * one implies (every string of the chosen contains one of its strings):
+	 * requiring it as well would cost a check and filter nothing. */
 	while (out->n < PB_PF_MAX_FACTORS && na) {
 		best = 0;
 		for (i = 1; i < na; i++)
 			if (factor_score(&all[i]) > factor_score(&all[best]))
 				best = i;
-		for (j = 0; j < out->n; j++) {
-			size_t k;
-			bool same = out->f[j].n == all[best].n;
-			for (k = 0; same && k < all[best].n; k++) {
-				size_t m;
-				bool found = false;
-				for (m = 0; m < out->f[j].n; m++)
-					if (strlen(out->f[j].v[m]) == all[best].l[k] &&
-					    !memcmp(out->f[j].v[m], all[best].v[k], all[best].l[k]))
-						found = true;
-				same = found;
-			}
-			if (same)
+		for (j = 0; j < out->n; j++)
+			if (implies(&out->f[j], &all[best]))
 				break;
-		}
 		if (j == out->n) {
 			out->f[out->n].v = all[best].v;
 			out->f[out->n].n = all[best].n;
@@ -880,10 +891,20 @@ typedef struct lit {
 	size_t nfactors;
 } lit;
 
+/* An open-addressing table from byte strings to ids, for building. */
+typedef struct strtab {
+	char **keys;
+	size_t *lens;
+	uint32_t *ids;
+	size_t cap, n;
+} strtab;
+
 struct pb_prefilter {
 	/* building */
 	lit *lits;
 	size_t nlits, caplits;
+	strtab lit_index;    /* literal bytes -> index into lits */
+	strtab factor_index; /* sorted literal set -> factor id */
 	uint32_t nfactors;
 	uint32_t **factor_pats; /* per factor: patterns needing it */
 	size_t *factor_npats;
@@ -895,10 +916,17 @@ struct pb_prefilter {
 	uint8_t cls[256];
 	uint32_t ncls;
 	uint32_t nstates;
-	uint32_t *delta;        /* nstates * ncls */
+	/* nstates * ncls entries. Each holds the next state's row offset
+	 * (state * ncls), with OUT_BIT set when that state has outputs, so a
+	 * scan step is one table load. */
+	uint32_t *delta;
 	uint32_t *out_off;      /* nstates + 1, into out */
 	uint32_t *out;          /* factor ids */
 };
+
+#define OUT_BIT 0x80000000u
+
+static void strtab_free(strtab *t);
 
 struct pb_pf_scratch {
 	uint32_t gen;
@@ -930,22 +958,134 @@ void pb_prefilter_free(pb_prefilter *pf)
 	free(pf->factor_npats);
 	free(pf->need);
 	free(pf->always);
+	strtab_free(&pf->lit_index);
+	strtab_free(&pf->factor_index);
 	free(pf->delta);
 	free(pf->out_off);
 	free(pf->out);
 	free(pf);
 }
 
-static long lit_find_or_add(pb_prefilter *pf, const char *s, size_t l)
+static uint64_t hash_bytes(const char *s, size_t l)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < l; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void strtab_free(strtab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		free(t->keys[i]);
+	free(t->keys);
+	free(t->lens);
+	free(t->ids);
+	memset(t, 0, sizeof *t);
+}
+
+/* Returns the id stored for key, or -1. */
+static long strtab_get(const strtab *t, const char *k, size_t l)
+{
+	size_t i;
+
+	if (!t->cap)
+		return -1;
+	for (i = hash_bytes(k, l) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
+		if (t->lens[i] == l && !memcmp(t->keys[i], k, l))
+			return (long)t->ids[i];
+	return -1;
+}
+
+static bool strtab_put(strtab *t, const char *k, size_t l, uint32_t id)
 {
 	size_t i;
 	char *c;
 
-	/* Literal counts are in the low thousands and this runs once per KB
-	 * load, so a linear search is fine. */
-	for (i = 0; i < pf->nlits; i++)
-		if (pf->lits[i].l == l && !memcmp(pf->lits[i].s, s, l))
-			return (long)i;
+	if ((t->n + 1) * 2 > t->cap) {
+		strtab nt = {0};
+		nt.cap = t->cap ? t->cap * 2 : 256;
+		nt.keys = calloc(nt.cap, sizeof *nt.keys);
+		nt.lens = calloc(nt.cap, sizeof *nt.lens);
+		nt.ids = calloc(nt.cap, sizeof *nt.ids);
+		if (!nt.keys || !nt.lens || !nt.ids) {
+			strtab_free(&nt);
+			return false;
+		}
+		for (i = 0; i < t->cap; i++) {
+			size_t j;
+			if (!t->keys[i])
+				continue;
+			for (j = hash_bytes(t->keys[i], t->lens[i]) & (nt.cap - 1); nt.keys[j];
+			     j = (j + 1) & (nt.cap - 1))
+				;
+			nt.keys[j] = t->keys[i];
+			nt.lens[j] = t->lens[i];
+			nt.ids[j] = t->ids[i];
+			t->keys[i] = NULL;
+		}
+		nt.n = t->n;
+		strtab_free(t);
+		*t = nt;
+	}
+	c = malloc(l ? l : 1);
+	if (!c)
+		return false;
+	memcpy(c, k, l);
+	for (i = hash_bytes(k, l) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1))
+		;
+	t->keys[i] = c;
+	t->lens[i] = l;
+	t->ids[i] = id;
+	t->n++;
+	return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A factor's key: its strings sorted and joined with NUL separators. */
+static char *factor_key(const pb_pf_set *f, size_t *len)
+{
+	char **v = malloc(f->n * sizeof *v), *k, *o;
+	size_t i, n = 0;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < f->n; i++) {
+		v[i] = f->v[i];
+		n += strlen(f->v[i]) + 1;
+	}
+	qsort(v, f->n, sizeof *v, cmp_str);
+	k = malloc(n ? n : 1);
+	if (k) {
+		o = k;
+		for (i = 0; i < f->n; i++) {
+			size_t l = strlen(v[i]) + 1;
+			memcpy(o, v[i], l);
+			o += l;
+		}
+		*len = n;
+	}
+	free(v);
+	return k;
+}
+
+static long lit_find_or_add(pb_prefilter *pf, const char *s, size_t l)
+{
+	long found = strtab_get(&pf->lit_index, s, l);
+	char *c;
+
+	if (found >= 0)
+		return found;
 	if (pf->nlits == pf->caplits) {
 		size_t nc = pf->caplits ? pf->caplits * 2 : 64;
 		lit *nl = realloc(pf->lits, nc * sizeof *nl);
@@ -963,6 +1103,10 @@ static long lit_find_or_add(pb_prefilter *pf, const char *s, size_t l)
 	pf->lits[pf->nlits].l = l;
 	pf->lits[pf->nlits].factors = NULL;
 	pf->lits[pf->nlits].nfactors = 0;
+	if (!strtab_put(&pf->lit_index, s, l, (uint32_t)pf->nlits)) {
+		free(c);
+		return -1;
+	}
 	return (long)pf->nlits++;
 }
 
@@ -996,8 +1140,27 @@ int pb_prefilter_add(pb_prefilter *pf, uint32_t idx, const char *re, size_t len)
 	}
 	for (i = 0; i < fs.n; i++) {
 		uint32_t fid = pf->nfactors;
-		uint32_t **nfp = realloc(pf->factor_pats, (fid + 1) * sizeof *nfp);
-		size_t *nnp;
+		uint32_t **nfp;
+		size_t *nnp, klen = 0;
+		char *key = factor_key(&fs.f[i], &klen);
+		long same;
+		if (!key)
+			goto oom;
+		same = strtab_get(&pf->factor_index, key, klen);
+		if (same < 0 && !strtab_put(&pf->factor_index, key, klen, fid)) {
+			free(key);
+			goto oom;
+		}
+		free(key);
+		if (same >= 0) {
+			/* Patterns that need the same set share one factor, so a
+			 * hit is processed once for all of them. */
+			if (!append_u32(&pf->factor_pats[same], &pf->factor_npats[same], idx))
+				goto oom;
+			used++;
+			continue;
+		}
+		nfp = realloc(pf->factor_pats, (fid + 1) * sizeof *nfp);
 		if (!nfp)
 			goto oom;
 		pf->factor_pats = nfp;
@@ -1102,10 +1265,13 @@ pb_err pb_prefilter_build(pb_prefilter *pf)
 		}
 	}
 	pf->nstates = ns;
-	pf->delta = realloc(go, (size_t)ns * pf->ncls * sizeof *go);
-	if (!pf->delta) {
-		pf->delta = go;
+	if ((uint64_t)ns * pf->ncls >= OUT_BIT) {
+		err = PB_ETOOBIG;
+		goto out;
 	}
+	pf->delta = realloc(go, (size_t)ns * pf->ncls * sizeof *go);
+	if (!pf->delta)
+		pf->delta = go;
 	go = NULL;
 	pf->out_off = malloc((ns + 1) * sizeof *pf->out_off);
 	for (s = 0; s < ns; s++)
@@ -1120,6 +1286,10 @@ pb_err pb_prefilter_build(pb_prefilter *pf)
 			pf->out[nout_all++] = outs[s][j];
 	}
 	pf->out_off[ns] = (uint32_t)nout_all;
+	for (i = 0; i < (size_t)ns * pf->ncls; i++) {
+		uint32_t t = pf->delta[i];
+		pf->delta[i] = t * pf->ncls | (pf->out_off[t + 1] > pf->out_off[t] ? OUT_BIT : 0);
+	}
 	err = PB_OK;
 out:
 	free(go);
@@ -1176,7 +1346,7 @@ size_t pb_prefilter_scan(const pb_prefilter *pf, pb_pf_scratch *s, const unsigne
 {
 	const uint32_t *delta = pf->delta;
 	const uint8_t *cls = pf->cls;
-	uint32_t ncls = pf->ncls, st = 0, gen, k, x;
+	uint32_t ncls = pf->ncls, row = 0, e, st, gen, k, x;
 	size_t i, n = 0, a, b;
 
 	if (++s->gen == 0) {
@@ -1187,7 +1357,11 @@ size_t pb_prefilter_scan(const pb_prefilter *pf, pb_pf_scratch *s, const unsigne
 	}
 	gen = s->gen;
 	for (i = 0; i < len; i++) {
-		st = delta[st * ncls + cls[text[i]]];
+		e = delta[row + cls[text[i]]];
+		row = e & ~OUT_BIT;
+		if (!(e & OUT_BIT))
+			continue;
+		st = row / ncls;
 		a = pf->out_off[st];
 		b = pf->out_off[st + 1];
 		for (; a < b; a++) {

@@ -18,19 +18,23 @@
 
 #include "parcelbot/err.h"
 
-#define PB_PF_MAX_SET 64      /* alternatives in one factor */
+#define PB_PF_MAX_SET 64      /* strings in a cross product of literals */
+#define PB_PF_MAX_UNION 192   /* alternatives in one factor */
 #define PB_PF_MAX_FACTORS 4   /* factors kept per pattern */
 #define PB_PF_MAX_LITERAL 48  /* bytes in one literal */
 
 typedef struct pb_prefilter pb_prefilter;
 
+/* One factor: a match contains at least one of these strings. */
+typedef struct pb_pf_set {
+	char **v;
+	size_t n;
+} pb_pf_set;
+
 /* The factors found in one regex, for tests and `kb check`. */
 typedef struct pb_pf_factors {
 	size_t n;
-	struct {
-		char **v;
-		size_t n;
-	} f[PB_PF_MAX_FACTORS];
+	pb_pf_set f[PB_PF_MAX_FACTORS];
 	bool understood; /* false: the pattern uses a construct the analysis skips */
 } pb_pf_factors;
 

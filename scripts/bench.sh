@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs parcelbot's benchmarks and prints their figures. Not part of
+# `make test`: timings depend on the machine and are reported, not asserted.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+for b in "$BUILD"/bench/bench_*; do
+	[ -x "$b" ] || continue
+	echo "== $(basename "$b")"
+	# Pin to one core where taskset exists: the figures are per core.
+	if command -v taskset >/dev/null 2>&1; then
+		taskset -c 0 "$b" kb
+	else
+		"$b" kb
+	fi
+	echo
+done
