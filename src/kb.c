@@ -29,7 +29,7 @@
 
 #define MAX_TERM_DEPTH 8
 
-static char *xstrdup(pb_kbl *L, const char *s)
+char *pb_kbl_strdup(pb_kbl *L, const char *s)
 {
 	char *d = strdup(s ? s : "");
 
@@ -88,7 +88,7 @@ const char *pb_kbl_file(pb_kbl *L, const char *name)
 		return "?";
 	}
 	kb->files = nf;
-	kb->files[kb->n_files] = xstrdup(L, name);
+	kb->files[kb->n_files] = pb_kbl_strdup(L, name);
 	if (!kb->files[kb->n_files])
 		return "?";
 	return kb->files[kb->n_files++];
@@ -347,7 +347,7 @@ static long add_pattern(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *re, const
 	kb->patterns = np;
 	p = &kb->patterns[kb->n_patterns];
 	memset(p, 0, sizeof *p);
-	p->id = xstrdup(L, id);
+	p->id = pb_kbl_strdup(L, id);
 	p->source = source;
 	p->code = (struct pcre2_real_code_8 *)code;
 	p->role = role;
@@ -497,7 +497,7 @@ bool pb_kbl_strings(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *map, const ch
 			ok = false;
 			continue;
 		}
-		out->v[out->n++] = xstrdup(L, v->items[i]->str);
+		out->v[out->n++] = pb_kbl_strdup(L, v->items[i]->str);
 	}
 	return ok;
 }
@@ -731,8 +731,8 @@ static void load_rules(pb_kbl *L, const char *file, const char *topkey, pb_rule_
 		ri = (uint32_t)kb->n_rules++;
 		r = &kb->rules[ri];
 		memset(r, 0, sizeof *r);
-		r->id = xstrdup(L, id);
-		r->description = xstrdup(L, desc);
+		r->id = pb_kbl_strdup(L, id);
+		r->description = pb_kbl_strdup(L, desc);
 		r->kind = kind;
 		r->problem = problem;
 		r->file = pb_kbl_file(L, doc->file);
@@ -957,7 +957,7 @@ static void load_carriers(pb_kbl *L)
 		}
 		ci = (uint32_t)kb->n_carriers++;
 		c = &kb->carriers[ci];
-		c->id = xstrdup(L, id);
+		c->id = pb_kbl_strdup(L, id);
 		c->file = pb_kbl_file(L, doc.file);
 		c->line = cm->line;
 		c->col = cm->col;
@@ -969,16 +969,16 @@ static void load_carriers(pb_kbl *L)
 			pb_y_keys(L->dg, &doc, names, nkeys);
 			zh = pb_y_str(L->dg, &doc, names, "zh", true);
 			en = pb_y_str(L->dg, &doc, names, "en", true);
-			c->name_zh = xstrdup(L, zh);
-			c->name_en = xstrdup(L, en);
+			c->name_zh = pb_kbl_strdup(L, zh);
+			c->name_en = pb_kbl_strdup(L, en);
 		}
 		region = pb_y_str(L->dg, &doc, cm, "region", true);
 		if (region && strcmp(region, "cn") && strcmp(region, "sea") && strcmp(region, "intl"))
 			pb_diag_at(L->dg, &doc, pb_ymap_get(cm, "region"),
 				   "region must be cn, sea or intl");
-		c->region = xstrdup(L, region);
+		c->region = pb_kbl_strdup(L, region);
 		c->kuaidi100 = pb_y_str(L->dg, &doc, cm, "kuaidi100", false)
-				       ? xstrdup(L, pb_y_str(NULL, &doc, cm, "kuaidi100", false))
+				       ? pb_kbl_strdup(L, pb_y_str(NULL, &doc, cm, "kuaidi100", false))
 				       : NULL;
 		n17 = pb_ymap_get(cm, "17track");
 		if (n17 && pb_y_node_num(L->dg, &doc, n17, &t17)) {
@@ -1051,6 +1051,9 @@ static void kb_free(pb_kb *kb)
 			free(kb->fold[i]);
 	free(kb->fold);
 	pb_prefilter_free(kb->pf);
+	pb_policy_free(kb->policy);
+	pb_replies_free(kb->replies);
+	pb_phrases_free(kb->phrases);
 	for (i = 0; i < kb->n_files; i++)
 		free(kb->files[i]);
 	free(kb->files);
@@ -1098,6 +1101,11 @@ pb_err pb_kb_load(const char *dir, pb_kb **out, pb_diag *dg)
 	load_entities(&L);
 	load_carriers(&L);
 	check_terms(&L);
+	pb_kbl_load_policy(&L);
+	pb_kbl_load_tracking(&L);
+	/* Phrases first: templates are linted as they load. */
+	pb_kbl_load_phrases(&L);
+	pb_kbl_load_replies(&L);
 
 	kb->pf = pb_prefilter_new();
 	if (!kb->pf)

@@ -39,6 +39,16 @@ bool pb_kbl_strings(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *map, const ch
 bool pb_kbl_id_ok(const char *id);
 
 void pb_idx_push(pb_kbl *L, pb_idx_list *l, uint32_t v);
-void pb_str_list_release(pb_str_list *l);
+char *pb_kbl_strdup(pb_kbl *L, const char *s);
+
+/* Section loaders in their own files, run after intents, signals and
+ * carriers are known. */
+void pb_kbl_load_policy(pb_kbl *L);
+void pb_kbl_load_tracking(pb_kbl *L);
+void pb_kbl_load_phrases(pb_kbl *L);
+void pb_kbl_load_replies(pb_kbl *L);
+void pb_policy_free(struct pb_policy *p);
+void pb_replies_free(struct pb_replies *r);
+void pb_phrases_free(struct pb_phrases *p);
 
 #endif

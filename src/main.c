@@ -17,6 +17,8 @@ static const char usage_help[] =
 static const pb_command commands[] = {
 	{"classify", "recognise the logistics problem in buyer messages", pb_usage_classify,
 	 pb_cmd_classify},
+	{"draft", "draft the apology-first reply to a case", pb_usage_draft, pb_cmd_draft},
+	{"lint", "check a reply text the way drafts are checked", pb_usage_lint, pb_cmd_lint},
 	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
 	{"help", "show help for a command", usage_help, pb_cmd_help},
 };

@@ -7,6 +7,10 @@
 #include "parcelbot/norm.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "parcelbot/buf.h"
+#include "parcelbot/utf8.h"
 
 uint32_t pb_norm_cp(uint32_t *const *fold, uint32_t cp, const char **rep)
 {
@@ -57,4 +61,22 @@ uint32_t pb_norm_cp(uint32_t *const *fold, uint32_t cp, const char **rep)
 			return page[cp & 0xFF];
 	}
 	return cp;
+}
+
+int pb_normalise(uint32_t *const *fold, const char *s, size_t n, pb_buf *out)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const char *rep;
+	char b[4];
+	uint32_t cp;
+	pb_err err = PB_OK;
+
+	while (p < end && !err) {
+		cp = pb_norm_cp(fold, pb_utf8_next(&p, end), &rep);
+		if (rep)
+			err = pb_buf_puts(out, rep);
+		else if (cp)
+			err = pb_buf_append(out, b, pb_utf8_put(cp, b));
+	}
+	return err;
 }

@@ -37,7 +37,9 @@ typedef struct pb_command {
 int pb_cmd_classify(pb_cli *cli, int argc, char **argv);
 int pb_cmd_kb(pb_cli *cli, int argc, char **argv);
 int pb_cmd_help(pb_cli *cli, int argc, char **argv);
-extern const char pb_usage_classify[], pb_usage_kb[];
+int pb_cmd_draft(pb_cli *cli, int argc, char **argv);
+int pb_cmd_lint(pb_cli *cli, int argc, char **argv);
+extern const char pb_usage_classify[], pb_usage_kb[], pb_usage_draft[], pb_usage_lint[];
 
 /* Prints "parcelbot: message" on stderr and returns code. */
 int pb_cli_fail(int code, const char *fmt, ...) PB_PRINTF(2, 3);

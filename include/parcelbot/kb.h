@@ -12,6 +12,10 @@
  *   entities.yaml   extractors for order ids, quantities and durations
  *   carriers.yaml   carriers, their names, number shapes and provider codes
  *   normalize.yaml  character folding (traditional to simplified forms)
+ *   policy.yaml     thresholds, severity, compensation, service levels
+ *   tracking.yaml   how carrier event texts are read
+ *   replies/        reply templates, offers, checklists, the case brief
+ *   phrases.yaml    what the reply lint looks for
  *
  * A pb_kb is shared read-only between threads. It is reference counted so a
  * reload (SIGHUP) can swap in a new one while requests still use the old.
@@ -28,6 +32,9 @@
 
 struct pcre2_real_code_8;
 struct pb_prefilter;
+struct pb_policy;
+struct pb_replies;
+struct pb_phrases;
 
 #define PB_KB_MAX_INTENTS 64
 #define PB_KB_MAX_FILE (4u << 20)
@@ -121,11 +128,17 @@ typedef struct pb_kb {
 	size_t n_units;
 	uint32_t **fold;        /* 256 pages of 256 code points, NULL pages unused */
 	struct pb_prefilter *pf;
+	struct pb_policy *policy; /* policy.yaml and tracking.yaml */
+	struct pb_replies *replies; /* replies/ (one YAML file per intent) */
+	struct pb_phrases *phrases; /* phrases.yaml, for the reply lint */
 	bool jit;               /* patterns are JIT-compiled */
 	char **files;           /* file names kept for pattern and rule locations */
 	size_t n_files;
 	int refs;               /* atomic reference count */
 } pb_kb;
+
+/* Frees a list's strings and the list. */
+void pb_str_list_release(pb_str_list *l);
 
 /* Loads and validates the KB in dir. On success *out owns a new KB with one
  * reference. On failure every problem found is in dg as a
