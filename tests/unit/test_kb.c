@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "parcelbot/classify.h"
 
 static const char base_intents[] =
@@ -26,28 +28,19 @@ static const char base_intents[] =
 	"      - id: a\n"
 	"        match: '到哪'\n"
 	"    examples: [到哪了, 快递到哪了]\n";
-static const char base_signals[] = "signals: []\n";
-static const char base_entities[] = "units:\n  - words: [天]\n    hours: 24\n";
-static const char base_carriers[] =
-	"carriers:\n"
-	"  - id: sf\n"
-	"    names: {zh: 顺丰, en: SF}\n"
-	"    region: cn\n";
 
-/* Writes a KB with the base files, replacing one file (name, text), loads
- * it, and returns the first diagnostic (static buffer) or "" on success. */
+/* Copies the real KB, replaces one file (name, text), loads it, and returns
+ * the first diagnostic (static buffer) or "" on success. Files load in a
+ * fixed order, so the first diagnostic is the one the replaced file
+ * caused even when later sections then complain about what it broke. */
 static const char *load_with(const char *name, const char *text, size_t *nerr)
 {
 	static char first[1024];
-	char *dir = tu_mkdtemp();
+	char *dir = tu_kb_copy();
 	pb_diag dg;
 	pb_kb *kb = NULL;
 	pb_err err;
 
-	tu_write(dir, "intents.yaml", base_intents);
-	tu_write(dir, "signals.yaml", base_signals);
-	tu_write(dir, "entities.yaml", base_entities);
-	tu_write(dir, "carriers.yaml", base_carriers);
 	if (name)
 		tu_write(dir, name, text);
 	pb_diag_init(&dg);
@@ -81,12 +74,13 @@ static void base_kb_loads(void **state)
 
 static void missing_file(void **state)
 {
-	char *dir = tu_mkdtemp();
+	char *dir = tu_kb_copy(), path[4096];
 	pb_diag dg;
 	pb_kb *kb = NULL;
 
 	(void)state;
-	tu_write(dir, "intents.yaml", base_intents);
+	snprintf(path, sizeof path, "%s/signals.yaml", dir);
+	assert_int_equal(unlink(path), 0);
 	pb_diag_init(&dg);
 	assert_int_equal(pb_kb_load(dir, &kb, &dg), PB_EKB);
 	assert_null(kb);
@@ -136,7 +130,7 @@ static void duplicate_id(void **state)
 			  "    examples: [x, xx]\n",
 			  NULL);
 	assert_true(!strncmp(m, "signals.yaml:2:9: duplicate id 'stuck_parcel' (first at ", 56));
-	assert_non_null(strstr(m, "/intents.yaml:2)"));
+	assert_non_null(strstr(m, "/intents.yaml:"));
 }
 
 static void duplicate_key(void **state)
@@ -268,6 +262,102 @@ static void invalid_utf8_file(void **state)
 			    "signals.yaml:2:9: invalid UTF-8 (byte 0xff)");
 }
 
+static void template_variable_undefined(void **state)
+{
+	(void)state;
+	assert_string_equal(
+		load_with("replies/wrong_item.yaml",
+			  "intent: wrong_item\n"
+			  "templates:\n"
+			  "  - id: any\n"
+			  "    zh:\n"
+			  "      - open: \"亲,非常抱歉!\"\n"
+			  "        promise: \"{{follow_up}}给您{{refund}}。\"\n"
+			  "      - {open: \"亲,抱歉!\", promise: \"{{follow_up}}回复您。\"}\n"
+			  "    en:\n"
+			  "      - {open: \"Sorry!\", promise: \"I will reply {{follow_up}}.\"}\n"
+			  "      - {open: \"So sorry!\", promise: \"I will reply {{follow_up}}.\"}\n",
+			  NULL),
+		"replies/wrong_item.yaml:6:18: undefined variable '{{refund}}' (see "
+		"docs/knowledge-base.md)");
+}
+
+static void template_fails_its_own_lint(void **state)
+{
+	(void)state;
+	assert_string_equal(
+		load_with("replies/wrong_item.yaml",
+			  "intent: wrong_item\n"
+			  "templates:\n"
+			  "  - id: any\n"
+			  "    zh:\n"
+			  "      - open: \"亲,非常抱歉!\"\n"
+			  "        action: \"这是快递的问题,您自己联系快递吧。\"\n"
+			  "        promise: \"{{follow_up}}回复您。\"\n"
+			  "      - open: \"亲,非常抱歉!\"\n"
+			  "        promise: \"{{follow_up}}回复您。\"\n"
+			  "    en:\n"
+			  "      - open: \"Sorry!\"\n"
+			  "        promise: \"I will reply {{follow_up}}.\"\n"
+			  "      - open: \"Sorry!\"\n"
+			  "        promise: \"I will reply {{follow_up}}.\"\n",
+			  NULL),
+		"replies/wrong_item.yaml:5:9: reply does not pass its own check: blame_shifting: "
+		"不要把责任推给快递或说没办法:平台上商家要为物流负责 (\"快递的问题\")");
+}
+
+static void template_catch_all_required(void **state)
+{
+	(void)state;
+	assert_string_equal(
+		load_with("replies/wrong_item.yaml",
+			  "intent: wrong_item\n"
+			  "templates:\n"
+			  "  - id: any\n"
+			  "    when: {shipped: true}\n"
+			  "    zh:\n"
+			  "      - {open: \"亲,非常抱歉!\", promise: \"{{follow_up}}回复您。\"}\n"
+			  "      - {open: \"亲,真的抱歉!\", promise: \"{{follow_up}}回复您。\"}\n"
+			  "    en:\n"
+			  "      - {open: \"Sorry!\", promise: \"I will reply {{follow_up}}.\"}\n"
+			  "      - {open: \"So sorry!\", promise: \"I will reply {{follow_up}}.\"}\n",
+			  NULL),
+		"replies/wrong_item.yaml:3:3: add a last template with no 'when' that uses only "
+		"{{follow_up}}, so every case can be answered even without an order or a trace");
+}
+
+static void policy_unknown_anomaly(void **state)
+{
+	char path[4096], *p, *at, buf[65536];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/policy.yaml", tu_kb_dir());
+	p = tu_read(path, NULL);
+	assert_non_null(p);
+	at = strstr(p, "anomalies: [lost, no_trace]");
+	assert_non_null(at);
+	snprintf(buf, sizeof buf, "%.*sanomalies: [lost, no_tracks]%s", (int)(at - p), p,
+		 at + strlen("anomalies: [lost, no_trace]"));
+	assert_string_equal(load_with("policy.yaml", buf, NULL),
+			    "policy.yaml:35:25: 'no_tracks' is not an anomaly (see docs/knowledge-base.md)");
+	free(p);
+}
+
+static void policy_bad_threshold(void **state)
+{
+	char path[4096], *p, *at, buf[65536];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/policy.yaml", tu_kb_dir());
+	p = tu_read(path, NULL);
+	at = strstr(p, "no_update: 48");
+	assert_non_null(at);
+	snprintf(buf, sizeof buf, "%.*sno_update: -4%s", (int)(at - p), p, at + strlen("no_update: 48"));
+	assert_string_equal(load_with("policy.yaml", buf, NULL),
+			    "policy.yaml:12:14: 'no_update' must be between 0 and 8760 hours");
+	free(p);
+}
+
 static void every_error_is_reported(void **state)
 {
 	size_t n = 0;
@@ -326,6 +416,11 @@ int main(void)
 		cmocka_unit_test(alias_refused),
 		cmocka_unit_test(fold_must_be_single_characters),
 		cmocka_unit_test(invalid_utf8_file),
+		cmocka_unit_test(template_variable_undefined),
+		cmocka_unit_test(template_fails_its_own_lint),
+		cmocka_unit_test(template_catch_all_required),
+		cmocka_unit_test(policy_unknown_anomaly),
+		cmocka_unit_test(policy_bad_threshold),
 		cmocka_unit_test(every_error_is_reported),
 		cmocka_unit_test(real_kb_loads_and_refcounts),
 	};

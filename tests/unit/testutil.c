@@ -39,6 +39,27 @@ void tu_write(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+char *tu_kb_copy(void)
+{
+	char *d = tu_mkdtemp(), cmd[PATH_MAX * 2 + 32];
+
+	snprintf(cmd, sizeof cmd, "cp -r '%s'/. '%s'/", tu_kb_dir(), d);
+	assert_int_equal(system(cmd), 0);
+	return d;
+}
+
+void tu_append(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 void tu_rmtree(const char *dir)
 {
 	char cmd[PATH_MAX + 16];

@@ -24,6 +24,11 @@ void tu_rmtree(const char *dir);
 const char *tu_kb_dir(void);
 /* Loads the source tree's KB once per process; fails the test on error. */
 pb_kb *tu_kb(void);
+/* Copies the source tree's KB into a fresh temporary directory (caller
+ * removes it with tu_rmtree and frees the string). */
+char *tu_kb_copy(void);
+/* Appends text to dir/name. */
+void tu_append(const char *dir, const char *name, const char *text);
 /* Reads a whole file into a NUL-terminated buffer (caller frees). */
 char *tu_read(const char *path, size_t *len);
 
