@@ -65,7 +65,9 @@ void pb_draft_situation(const pb_kb *kb, const pb_verdict *v, const pb_order *or
 	s->high_value = order && m && order->amount >= m->high_value;
 	s->problem = problem_intents(kb, s->intents) || a->anomalies;
 	s->has_trace = a->has_trace;
-	s->shipped = a->has_parcel || (order && order->has_shipped_at);
+	/* Without an order or a parcel nobody knows whether it shipped; a
+	 * reply must not claim either. */
+	s->shipped = a->has_parcel || (order && order->has_shipped_at) ? 1 : order ? 0 : -1;
 	s->stale = a->stale;
 }
 

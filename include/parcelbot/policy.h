@@ -62,7 +62,8 @@ typedef struct pb_situation {
 	pb_place place;
 	double hours_since_update; /* < 0 when unknown */
 	int contacts;       /* earlier contacts on the same open case */
-	bool perishable, high_value, problem, has_trace, shipped, stale;
+	bool perishable, high_value, problem, has_trace, stale;
+	int shipped;        /* 1 yes, 0 no, -1 unknown (no order and no parcel) */
 } pb_situation;
 
 /* A condition with nothing set: it always holds. */
