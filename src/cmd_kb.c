@@ -9,15 +9,21 @@
 #include "parcelbot/classify.h"
 #include "parcelbot/cli.h"
 #include "parcelbot/prefilter.h"
+#include "parcelbot/replies.h"
 
 const char pb_usage_kb[] =
 	"usage: parcelbot kb check [DIR]\n"
+	"       parcelbot kb templates [DIR]\n"
 	"\n"
 	"Loads the knowledge base in DIR (default: the one parcelbot would use) and\n"
 	"checks it: every file parses, every key is known, every id is unique,\n"
 	"every reference resolves and every regex compiles. Then each intent's and\n"
 	"signal's examples must classify as that intent or signal, and none of its\n"
 	"not_examples may. Errors are printed as file:line:col: message.\n"
+	"\n"
+	"\n"
+	"'kb templates' lists the reply templates, one id per line, with the file\n"
+	"and line where each is written.\n"
 	"\n"
 	"Exit status: 0 when the knowledge base is sound, 2 otherwise.\n";
 
@@ -73,7 +79,7 @@ int pb_cmd_kb(pb_cli *cli, int argc, char **argv)
 		pb_cli_help(pb_cli_find("kb"));
 		return PB_EXIT_OK;
 	}
-	if (strcmp(argv[1], "check") != 0)
+	if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "templates") != 0)
 		return pb_cli_usage("kb", "unknown subcommand '%s'", argv[1]);
 	if (argc > 3)
 		return pb_cli_usage("kb", "too many arguments");
@@ -82,6 +88,13 @@ int pb_cmd_kb(pb_cli *cli, int argc, char **argv)
 	kb = pb_cli_load_kb(cli);
 	if (!kb)
 		return PB_EXIT_INPUT;
+	if (!strcmp(argv[1], "templates")) {
+		for (i = 0; i < kb->replies->n; i++)
+			printf("%s\t%s:%d\n", kb->replies->t[i].id, kb->replies->t[i].file,
+			       kb->replies->t[i].line);
+		pb_kb_unref(kb);
+		return PB_EXIT_OK;
+	}
 	fast = pb_classifier_new(kb);
 	slow = pb_classifier_new(kb);
 	if (!fast || !slow) {

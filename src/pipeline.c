@@ -115,12 +115,17 @@ pb_err pb_case_from_json(const pb_kb *kb, const cJSON *j, pb_case_input *in, pb_
 	else if (v && !cJSON_IsNull(v))
 		return pb_errf(eb, PB_EINVAL, "id must be a string");
 	v = cJSON_GetObjectItemCaseSensitive(j, "message");
-	if (cJSON_IsString(v))
+	if (cJSON_IsString(v)) {
 		in->message = v->valuestring;
-	else
-		return pb_errf(eb, PB_EINVAL, "message must be a string");
-	if (!pb_utf8_valid(in->message, strlen(in->message)))
-		return pb_errf(eb, PB_EUTF8, "message is not valid UTF-8");
+		if (!pb_utf8_valid(in->message, strlen(in->message)))
+			return pb_errf(eb, PB_EUTF8, "message is not valid UTF-8");
+	} else if (cJSON_IsNull(v)) {
+		/* Outreach before the buyer wrote: the language is given. */
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "lang");
+		in->lang = cJSON_IsString(l) && !strcmp(l->valuestring, "en") ? PB_LANG_EN : PB_LANG_ZH;
+	} else {
+		return pb_errf(eb, PB_EINVAL, "message must be a string (or null for outreach)");
+	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "now");
 	if (!v || cJSON_IsNull(v))
 		return pb_errf(eb, PB_EINVAL, "now is required (an ISO 8601 date-time)");
