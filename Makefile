@@ -65,7 +65,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all test asan bench bench-build install uninstall clean help check-build
+.PHONY: all test asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 
 all: parcelbot
@@ -136,6 +136,22 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_LIB) $(LIBA)
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/bench $(ALL_CFLAGS) $$(pkg-config --cflags libhs) \
 		$(ALL_LDFLAGS) -o $@ $< $(BENCH_LIB) $(LIBA) $$(pkg-config --libs libhs) $(LIBS_ALL)
 
+# libFuzzer targets (clang), with ASan and UBSan: make fuzz FUZZ_SECONDS=600
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g -O1
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS='$(FUZZ_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+fuzz-build: $(LIBA) $(FUZZ_BINS)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBA)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS_ALL)
+
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/kb
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/parcelbot
@@ -150,7 +166,7 @@ clean:
 	rm -rf build build-asan build-fuzz parcelbot
 
 help:
-	@echo 'targets: all test asan bench install uninstall clean'
+	@echo 'targets: all test asan bench fuzz install uninstall clean'
 	@echo 'variables: PREFIX DESTDIR CC CFLAGS CPPFLAGS LDFLAGS DEVELOPER=1 V=1 NO_DEPS=1'
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/tests/obj/*.d

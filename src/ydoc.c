@@ -201,11 +201,14 @@ pb_err pb_ydoc_parse(pb_ydoc *doc, const char *file, const char *data, size_t le
 		}
 		pb_diag_add(dg, doc->file, (int)line, (int)col, "invalid UTF-8 (byte 0x%02x)",
 			    (unsigned char)data[bad]);
-		return PB_EPARSE;
+		err = PB_EPARSE;
+		goto fail;
 	}
 
-	if (!yaml_parser_initialize(&parser))
-		return PB_ENOMEM;
+	if (!yaml_parser_initialize(&parser)) {
+		err = PB_ENOMEM;
+		goto fail;
+	}
 	parser_ok = true;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
@@ -327,12 +330,16 @@ pb_err pb_ydoc_parse(pb_ydoc *doc, const char *file, const char *data, size_t le
 	}
 	if (parser_ok)
 		yaml_parser_delete(&parser);
-	if (err) {
-		node_free(root);
-		return err;
+	if (!err) {
+		doc->root = root;
+		return PB_OK;
 	}
-	doc->root = root;
-	return PB_OK;
+	node_free(root);
+fail:
+	/* Nothing is handed out on failure, not even the file name. */
+	free(doc->file);
+	doc->file = NULL;
+	return err;
 }
 
 pb_err pb_ydoc_load(pb_ydoc *doc, const char *path, size_t max_size, pb_diag *dg)

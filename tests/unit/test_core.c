@@ -10,6 +10,7 @@
 #include "parcelbot/buf.h"
 #include "parcelbot/time.h"
 #include "parcelbot/utf8.h"
+#include "parcelbot/ydoc.h"
 
 static void buf_cap_refuses_and_keeps_contents(void **state)
 {
@@ -157,6 +158,27 @@ static void time_fields_across_midnight_and_dst(void **state)
 	assert_int_equal(tm.tm_wday, 5);
 }
 
+/* Found by fuzzing: a failed parse leaked the file name. Nothing may be
+ * handed out on failure. */
+static void ydoc_failure_hands_out_nothing(void **state)
+{
+	static const char *const bad[] = {"a: [unclosed\n", "x: \xff\n", "- &a 1\n- *a\n", "a: 1\n---\nb: 2\n"};
+	pb_ydoc doc;
+	pb_diag dg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pb_diag_init(&dg);
+		memset(&doc, 0x5a, sizeof doc);
+		assert_int_equal(pb_ydoc_parse(&doc, "t.yaml", bad[i], strlen(bad[i]), &dg), PB_EPARSE);
+		assert_null(doc.file);
+		assert_null(doc.root);
+		assert_true(pb_diag_count(&dg) >= 1);
+		pb_diag_release(&dg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +190,7 @@ int main(void)
 		cmocka_unit_test(err_prefix_and_names),
 		cmocka_unit_test(time_parses_offsets_and_formats_back),
 		cmocka_unit_test(time_fields_across_midnight_and_dst),
+		cmocka_unit_test(ydoc_failure_hands_out_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
