@@ -67,6 +67,8 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
 .PHONY: all test asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
+# Test objects are intermediate files; keep them so reruns do not recompile.
+.SECONDARY:
 
 all: parcelbot
 
