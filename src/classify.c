@@ -551,6 +551,7 @@ static void run_extractor(pb_classifier *c, pb_verdict *v, const pb_pattern *p, 
 					v->ent.ordered = o >= 0 ? (int)o : -1;
 					v->ent.received = r >= 0 ? (int)r : -1;
 					v->ent.quantity_span = span_of(c, so, eo);
+					v->ent.quantity_pattern = (uint32_t)(p - c->kb->patterns);
 				}
 			}
 			break;
@@ -680,6 +681,20 @@ pb_err pb_classify(pb_classifier *c, const char *text, size_t len, pb_verdict *o
 			i++;
 	}
 	scan_tokens(c, out, text, nlen);
+	/* Fewer arrived than were ordered: that is the short-count intent
+	 * however the buyer worded it ("ordered 2 got 1"). */
+	if (kb->short_count_intent >= 0 && out->ent.has_quantity && out->ent.received >= 0 &&
+	    out->ent.ordered > out->ent.received &&
+	    !((fired >> kb->short_count_intent) & 1)) {
+		fired |= (uint64_t)1 << kb->short_count_intent;
+		if (out->n_hits < PB_VERDICT_MAX_HITS) {
+			pb_hit *h = &out->hits[out->n_hits++];
+			h->rule = (uint16_t)kb->short_count_intent;
+			h->pattern = out->ent.quantity_pattern;
+			h->span = out->ent.quantity_span;
+			h->suppressed = false;
+		}
+	}
 
 	for (i = 0; i < kb->n_intents; i++)
 		if ((fired >> i) & 1)

@@ -516,6 +516,7 @@ static void load_fold(pb_kbl *L)
 	pb_y_keys(L->dg, &doc, doc.root, top);
 	m = pb_ymap_get(doc.root, "fold");
 	if (m && pb_y_expect(L->dg, &doc, m, PB_Y_MAP, "'fold'")) {
+		pb_y_keys(L->dg, &doc, m, NULL);
 		L->kb->fold = calloc(256, sizeof *L->kb->fold);
 		if (!L->kb->fold) {
 			L->oom = true;
@@ -800,7 +801,7 @@ static void resolve_suppress(pb_kbl *L, const pb_ydoc *doc)
 
 static void load_entities(pb_kbl *L)
 {
-	static const char *const top[] = {"units", "extractors", NULL};
+	static const char *const top[] = {"units", "extractors", "short_count_intent", NULL};
 	static const char *const ukeys[] = {"words", "hours", NULL};
 	static const char *const xkeys[] = {"id", "kind", "match", NULL};
 	static const char *const kinds[] = {"order_id", "quantity", "duration", "tracking"};
@@ -812,6 +813,14 @@ static void load_entities(pb_kbl *L)
 	if (!pb_kbl_open(L, "entities.yaml", true, &doc))
 		return;
 	pb_y_keys(L->dg, &doc, doc.root, top);
+	{
+		const char *sc = pb_y_str(L->dg, &doc, doc.root, "short_count_intent", false);
+		int ri = sc ? pb_kb_rule_index(kb, sc) : -1;
+		if (sc && (ri < 0 || (size_t)ri >= kb->n_intents))
+			pb_diag_at(L->dg, &doc, pb_ymap_get(doc.root, "short_count_intent"),
+				   "'%s' is not an intent", sc);
+		kb->short_count_intent = sc ? ri : -1;
+	}
 	units = pb_ymap_get(doc.root, "units");
 	if (units && pb_y_expect(L->dg, &doc, units, PB_Y_SEQ, "'units'")) {
 		for (i = 0; i < units->n; i++) {
@@ -1081,6 +1090,7 @@ pb_err pb_kb_load(const char *dir, pb_kb **out, pb_diag *dg)
 	if (!kb)
 		return PB_ENOMEM;
 	kb->dir = strdup(dir);
+	kb->short_count_intent = -1;
 	kb->jit = true;
 	kb->refs = 1;
 	L.kb = kb;

@@ -432,8 +432,8 @@ bool pb_y_keys(pb_diag *dg, const pb_ydoc *doc, const pb_ynode *map, const char 
 			ok = false;
 			continue;
 		}
-		known = false;
-		for (a = 0; allowed[a]; a++)
+		known = !allowed;
+		for (a = 0; allowed && allowed[a]; a++)
 			if (strcmp(allowed[a], k->str) == 0) {
 				known = true;
 				break;

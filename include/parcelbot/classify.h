@@ -67,6 +67,7 @@ typedef struct pb_entities {
 	bool has_quantity;
 	int ordered, received; /* -1 when the message does not say */
 	pb_span quantity_span;
+	uint32_t quantity_pattern; /* the extractor that found the quantity */
 	pb_duration durations[PB_VERDICT_MAX_ENT];
 	size_t n_durations;
 } pb_entities;

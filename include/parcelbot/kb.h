@@ -122,6 +122,7 @@ typedef struct pb_kb {
 	pb_pattern *patterns;
 	size_t n_patterns;
 	pb_idx_list extractors; /* PB_PAT_EXTRACT pattern indices, in file order */
+	int short_count_intent; /* intent implied when fewer arrived than ordered, or -1 */
 	pb_carrier *carriers;
 	size_t n_carriers;
 	pb_unit *units;

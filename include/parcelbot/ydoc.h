@@ -86,7 +86,8 @@ static inline const pb_ynode *pb_ymap_val(const pb_ynode *map, size_t i)
 /* Checks that node is of kind k; what names the thing for the message. */
 bool pb_y_expect(pb_diag *dg, const pb_ydoc *doc, const pb_ynode *n, pb_ykind k, const char *what);
 /* Reports every key of map not in the NULL-terminated allowed list, and every
- * key given twice. Returns true when there was none. */
+ * key given twice (allowed NULL: only keys given twice). Returns true when
+ * there was none. */
 bool pb_y_keys(pb_diag *dg, const pb_ydoc *doc, const pb_ynode *map, const char *const *allowed);
 /* A scalar value under key: NULL with an error when required and missing or
  * when present but not a scalar; NULL without error when optional and
