@@ -125,6 +125,9 @@ static void suppression_prefers_the_specific_intent(void **state)
 	assert_string_equal(intents_of("物流已经3天没更新了,什么时候能到?"), "stuck_parcel");
 	assert_string_equal(intents_of("签收了两天了我还没见到快递,驿站也没有"),
 			    "signed_not_received");
+	/* "order moved" inside a question is not "it moved, all resolved" */
+	assert_string_equal(intents_of("Why hasn't my order moved from the warehouse in 4 days?"),
+			    "stuck_parcel");
 }
 
 static void language(void **state)
