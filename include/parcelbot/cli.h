@@ -37,7 +37,11 @@ typedef struct pb_command {
 int pb_cmd_classify(pb_cli *cli, int argc, char **argv);
 int pb_cmd_kb(pb_cli *cli, int argc, char **argv);
 int pb_cmd_help(pb_cli *cli, int argc, char **argv);
+int pb_cmd_track(pb_cli *cli, int argc, char **argv);
+int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv);
+int pb_cmd_config(pb_cli *cli, int argc, char **argv);
 extern const char pb_usage_classify[], pb_usage_kb[];
+extern const char pb_usage_track[], pb_usage_sandbox[], pb_usage_config[];
 
 /* Prints "parcelbot: message" on stderr and returns code. */
 int pb_cli_fail(int code, const char *fmt, ...) PB_PRINTF(2, 3);
