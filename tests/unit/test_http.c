@@ -306,7 +306,7 @@ static void batch_runs_concurrently(void **state)
 	t0 = tt_ms();
 	assert_int_equal(pb_http_perform(h, r, 6), PB_OK);
 	/* One after the other would take 2.4 s. */
-	assert_true(tt_ms() - t0 < 1300);
+	assert_true(tt_ms() - t0 < 2000);
 	for (i = 0; i < 6; i++) {
 		assert_int_equal(r[i].err, PB_OK);
 		pb_http_req_release(&r[i]);
@@ -408,7 +408,7 @@ static void retrying_request_does_not_block_the_batch(void **state)
 	assert_int_equal(r[0].attempts, 2);
 	assert_true(r[0].elapsed_ms >= 1000);
 	assert_int_equal(r[1].err, PB_OK);
-	assert_true(r[1].elapsed_ms < 500);
+	assert_true(r[1].elapsed_ms < 900);
 	pb_http_req_release(&r[0]);
 	pb_http_req_release(&r[1]);
 	pb_http_free(h);

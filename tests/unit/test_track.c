@@ -863,13 +863,13 @@ static void rate_limited_waits(void **state)
 	long long t0;
 
 	(void)state;
-	tt_fault(sb, "{\"route\":\"kuaidi100.query\",\"status\":429,\"retry_after\":\"1\"}");
-	tt_fault(sb, "{\"route\":\"17track.register\",\"status\":429,\"retry_after\":\"1\"}");
+	tt_fault(sb, "{\"route\":\"kuaidi100.query\",\"status\":429,\"retry_after\":\"2\"}");
+	tt_fault(sb, "{\"route\":\"17track.register\",\"status\":429,\"retry_after\":\"2\"}");
 	t0 = tt_ms();
 	assert_int_equal(pb_track_lookup_many(t, q, 2, NOW, r), PB_OK);
-	assert_true(tt_ms() - t0 >= 1000);
-	/* Both waited the same second, side by side. */
-	assert_true(tt_ms() - t0 < 1900);
+	assert_true(tt_ms() - t0 >= 2000);
+	/* Both waited the same two seconds, side by side. */
+	assert_true(tt_ms() - t0 < 3500);
 	assert_int_equal(r[0].err, PB_OK);
 	assert_int_equal(r[1].err, PB_OK);
 	assert_int_equal(pb_sandbox_count(sb, "kuaidi100.query"), 2);
