@@ -207,7 +207,9 @@ void pb_http_redact(char *s, size_t size, const char *const *secrets)
 		return;
 	for (sp = secrets; *sp; sp++) {
 		sl = strlen(*sp);
-		if (!sl || !strstr(s, *sp))
+		/* A secret of a few characters protects nothing and would
+		 * shred every message it occurs in. */
+		if (sl < PB_HTTP_REDACT_MIN || !strstr(s, *sp))
 			continue;
 		o = 0;
 		hit = false;

@@ -119,7 +119,10 @@ long pb_http_parse_retry_after(const char *value, long long now);
  * out, user info never shown), for messages. */
 void pb_http_describe(const char *method, const char *url, char *out, size_t n);
 
-/* Replaces every occurrence of each secret in s (in place) with "***". */
+/* Replaces every occurrence of each secret in s (in place) with "***".
+ * Secrets shorter than PB_HTTP_REDACT_MIN bytes are left alone: they guard
+ * nothing and would garble any message containing their letters. */
+#define PB_HTTP_REDACT_MIN 4
 void pb_http_redact(char *s, size_t size, const char *const *secrets);
 
 #endif

@@ -575,7 +575,7 @@ static void retry_after_values(void **state)
 
 static void describe_and_redact(void **state)
 {
-	static const char *const secrets[] = {"s3cr3t", "", NULL};
+	static const char *const secrets[] = {"s3cr3t", "", "c", "key", NULL};
 	char buf[256];
 
 	(void)state;
@@ -588,6 +588,10 @@ static void describe_and_redact(void **state)
 	snprintf(buf, sizeof buf, "key s3cr3t and s3cr3ts3cr3t end");
 	pb_http_redact(buf, sizeof buf, secrets);
 	assert_string_equal(buf, "key *** and ****** end");
+	/* Too short to be worth hiding, and hiding it would garble text. */
+	snprintf(buf, sizeof buf, "could not connect");
+	pb_http_redact(buf, sizeof buf, secrets);
+	assert_string_equal(buf, "could not connect");
 }
 
 int main(void)
