@@ -14,7 +14,7 @@ VERSION   := $(shell cat VERSION)
 
 # Library flags from pkg-config. The packages are installed before pkg-config
 # is asked, so a fresh machine works with a bare `make`.
-PKGS      := libcurl libcjson yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd libcrypt
+PKGS      := libcurl libcjson yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd libcrypt libcrypto
 TEST_PKGS := cmocka
 
 ifeq ($(filter clean distclean help,$(MAKECMDGOALS)),)

@@ -6,7 +6,8 @@
 set -eu
 
 PKGS="pkg-config make gcc libcurl4-openssl-dev libcjson-dev libpcre2-dev libyaml-dev
-libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libcrypt-dev python3 ca-certificates"
+libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libcrypt-dev libssl-dev python3
+ca-certificates curl"
 PKGS="$PKGS $*"
 
 missing=""

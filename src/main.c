@@ -20,6 +20,12 @@ static const pb_command commands[] = {
 	{"draft", "draft the apology-first reply to a case", pb_usage_draft, pb_cmd_draft},
 	{"lint", "check a reply text the way drafts are checked", pb_usage_lint, pb_cmd_lint},
 	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
+	{"track", "look up a parcel's trace with a tracking provider", pb_usage_track,
+	 pb_cmd_track},
+	{"config", "check the configuration and show the settings in effect", pb_usage_config,
+	 pb_cmd_config},
+	{"sandbox", "run fake tracking providers on 127.0.0.1 for tests and demos",
+	 pb_usage_sandbox, pb_cmd_sandbox},
 	{"help", "show help for a command", usage_help, pb_cmd_help},
 };
 

@@ -39,7 +39,11 @@ int pb_cmd_kb(pb_cli *cli, int argc, char **argv);
 int pb_cmd_help(pb_cli *cli, int argc, char **argv);
 int pb_cmd_draft(pb_cli *cli, int argc, char **argv);
 int pb_cmd_lint(pb_cli *cli, int argc, char **argv);
+int pb_cmd_track(pb_cli *cli, int argc, char **argv);
+int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv);
+int pb_cmd_config(pb_cli *cli, int argc, char **argv);
 extern const char pb_usage_classify[], pb_usage_kb[], pb_usage_draft[], pb_usage_lint[];
+extern const char pb_usage_track[], pb_usage_sandbox[], pb_usage_config[];
 
 /* Prints "parcelbot: message" on stderr and returns code. */
 int pb_cli_fail(int code, const char *fmt, ...) PB_PRINTF(2, 3);
