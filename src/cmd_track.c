@@ -1,7 +1,7 @@
 /*
- * `parcelbot track`: look one parcel up and print its normalised trace, for
- * people (newest event first, with state names) or as JSON. The printing
- * takes only the trace, so the assessment can be printed beside it.
+ * `parcelbot track`: look one parcel up and print its normalised trace and
+ * the assessment of it (facts and anomalies under the KB's policy), for
+ * people or as the JSON the pipeline uses.
  */
 #include <cJSON.h>
 #include <getopt.h>
@@ -9,18 +9,25 @@
 #include <string.h>
 #include <time.h>
 
+#include "parcelbot/assess.h"
 #include "parcelbot/cli.h"
+#include "parcelbot/kb.h"
+#include "parcelbot/order.h"
 #include "parcelbot/config.h"
 #include "parcelbot/track.h"
 
 const char pb_usage_track[] =
-	"usage: parcelbot track [--provider P] [--phone LAST4] [--json] [--config FILE]\n"
-	"                       [--kb DIR] CARRIER NUMBER\n"
+	"usage: parcelbot track [--provider P] [--phone LAST4] [--shipped TIME]\n"
+	"                       [--category CAT] [--now TIME] [--json]\n"
+	"                       [--config FILE] [--kb DIR] CARRIER NUMBER\n"
 	"\n"
 	"Looks the parcel up with a tracking provider and prints its trace: the\n"
 	"events newest first, each with its time (in the carrier's time zone),\n"
-	"state, place and the carrier's words. CARRIER is a carrier id from the\n"
-	"knowledge base (sf, zto, jnt, ...), or '-' to let 17TRACK detect it.\n"
+	"state, place and the carrier's words. Then it prints the assessment:\n"
+	"hours since the last update and at the current node, where a delivered\n"
+	"parcel was left, and the anomalies the policy in kb/policy.yaml finds.\n"
+	"CARRIER is a carrier id from the knowledge base (sf, zto, jnt, ...), or\n"
+	"'-' to let 17TRACK detect it.\n"
 	"\n"
 	"When the provider fails but an earlier trace is at hand, that trace is\n"
 	"printed marked STALE and a warning goes to standard error.\n"
@@ -30,7 +37,13 @@ const char pb_usage_track[] =
 	"                 carrier: Kuaidi100 for carriers it covers when its\n"
 	"                 credentials are set, else 17TRACK)\n"
 	"  --phone LAST4  last 4 digits of the recipient's phone (SF needs them)\n"
-	"  --json         print the trace as JSON\n"
+	"  --shipped TIME when the parcel was handed over (ISO 8601, e.g.\n"
+	"                 2026-11-20T09:00+08:00); lets an empty trace count as\n"
+	"                 no_trace once the policy's hours have passed\n"
+	"  --category CAT the order's category (fresh, flowers, ...): perishable\n"
+	"                 categories use the policy's tighter thresholds\n"
+	"  --now TIME     judge the trace as at TIME instead of the clock\n"
+	"  --json         print {\"trace\", \"assessment\"} as JSON\n"
 	"  --config FILE  configuration file (default: $PARCELBOT_CONFIG)\n"
 	"  --kb DIR       knowledge base directory\n"
 	"  -h, --help     show this help\n"
@@ -60,6 +73,41 @@ static void state_label(const pb_event *e, char *buf, size_t n)
 		snprintf(buf, n, "%s/%s", pb_pstate_name(e->state), pb_exkind_name(e->exception));
 	else
 		snprintf(buf, n, "%s", pb_pstate_name(e->state));
+}
+
+/* The assessment for people, after the trace. */
+static void print_assessment(FILE *out, const pb_assessment *a, bool know_shipped)
+{
+	static const char *const place_words[PB_PLACE_COUNT_] = {
+		[PB_PLACE_PARCEL_STATION] = "parcel station",
+		[PB_PLACE_LOCKER] = "locker",
+		[PB_PLACE_RECEPTION] = "reception / guard / property office",
+		[PB_PLACE_FAMILY_OR_OTHER] = "family member or someone else",
+		[PB_PLACE_MAILBOX] = "mailbox",
+		[PB_PLACE_IN_PERSON] = "the buyer in person",
+	};
+	size_t i;
+	int n = 0;
+
+	fprintf(out, "assessment:\n");
+	if (a->has_trace) {
+		fprintf(out, "  last update:     %.1f h ago\n", a->hours_since_update);
+		fprintf(out, "  at current node: %.1f h%s%s%s\n", a->hours_at_node,
+			*a->node ? " (" : "", a->node, *a->node ? ")" : "");
+	}
+	if (a->place != PB_PLACE_NONE)
+		fprintf(out, "  left with:       %s (%s)\n", place_words[a->place],
+			pb_place_name(a->place));
+	if (a->perishable)
+		fprintf(out, "  thresholds:      perishable\n");
+	fprintf(out, "  anomalies:       ");
+	for (i = 0; i < PB_AN_COUNT_; i++)
+		if (pb_has_anomaly(a, (pb_anomaly)i))
+			fprintf(out, "%s%s", n++ ? ", " : "", pb_anomaly_name((pb_anomaly)i));
+	fprintf(out, "%s\n", n ? "" : "(none)");
+	if (!a->has_trace && !know_shipped)
+		fprintf(out, "  (an empty trace is no_trace only some hours after shipping; "
+			     "give --shipped to judge it)\n");
 }
 
 /* The trace for people. */
@@ -107,6 +155,9 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 		{"provider", required_argument, NULL, 'p'},
 		{"phone", required_argument, NULL, 'P'},
 		{"json", no_argument, NULL, 'j'},
+		{"shipped", required_argument, NULL, 's'},
+		{"category", required_argument, NULL, 'C'},
+		{"now", required_argument, NULL, 'n'},
 		{"config", required_argument, NULL, 'c'},
 		{"kb", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
@@ -119,6 +170,9 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 	const char *config_file = NULL;
 	bool json = false, have_cfg = false, have_res = false;
 	pb_kb *kb = NULL;
+	pb_order order;
+	pb_assessment as;
+	pb_when now = {(int64_t)time(NULL), 0};
 	pb_errbuf eb;
 	pb_diag dg;
 	int o, status = PB_EXIT_OK;
@@ -126,6 +180,7 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 	cJSON *j;
 
 	pb_diag_init(&dg);
+	pb_order_init(&order);
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
@@ -137,6 +192,20 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 's':
+			if (pb_time_parse(optarg, 0, &order.shipped_at))
+				return pb_cli_usage("track", "--shipped: '%s' is not an ISO 8601 time",
+						    optarg);
+			order.has_shipped_at = true;
+			break;
+		case 'C':
+			order.category = optarg;
+			break;
+		case 'n':
+			if (pb_time_parse(optarg, 0, &now))
+				return pb_cli_usage("track", "--now: '%s' is not an ISO 8601 time",
+						    optarg);
 			break;
 		case 'c':
 			config_file = optarg;
@@ -174,7 +243,7 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 		status = pb_cli_fail(PB_EXIT_INPUT, "%s", eb.msg);
 		goto out;
 	}
-	pb_track_lookup(tr, &q, (int64_t)time(NULL), &res);
+	pb_track_lookup(tr, &q, now.t, &res);
 	have_res = true;
 	if (res.err) {
 		status = pb_cli_fail(PB_EXIT_INPUT, "%s", pb_errmsg(&res.eb, res.err));
@@ -183,8 +252,22 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 	if (res.trace.stale)
 		fprintf(stderr, "parcelbot: warning: showing a stale trace: %s\n",
 			pb_errmsg(&res.eb, res.provider_err));
+	/* An order is passed only when the user told us something about it. */
+	/* A number the provider does not know is still a parcel: an empty
+	 * trace, which is no_trace once the policy's hours after shipping
+	 * have passed. */
+	if (pb_assess(kb, &res.trace,
+		      order.has_shipped_at || order.category ? &order : NULL, now.t, &as)) {
+		status = pb_cli_fail(PB_EXIT_INPUT, "cannot assess this trace");
+		goto out;
+	}
 	if (json) {
-		j = pb_trace_json(&res.trace);
+		j = cJSON_CreateObject();
+		if (j) {
+			cJSON_AddItemToObject(j, "trace", pb_trace_json(&res.trace));
+			cJSON_AddItemToObject(j, "assessment",
+					      pb_assessment_json(&as, &res.trace));
+		}
 		s = j ? cJSON_Print(j) : NULL;
 		cJSON_Delete(j);
 		if (!s) {
@@ -195,6 +278,7 @@ int pb_cmd_track(pb_cli *cli, int argc, char **argv)
 		free(s);
 	} else {
 		print_trace(stdout, &res.trace);
+		print_assessment(stdout, &as, order.has_shipped_at);
 	}
 	if (fflush(stdout) != 0)
 		status = pb_cli_fail(PB_EXIT_INPUT, "writing standard output failed");

@@ -47,11 +47,33 @@ like "$T_OUT" "本人签收.*\[301\]" "keeps Kuaidi100's raw code"
 
 run "$P" track yunda 4312345678901 --json
 ok "$T_RC" "--json exits 0"
-printf '%s' "$T_OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); \
+printf '%s' "$T_OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin)["trace"]; \
 assert d["provider"]=="kuaidi100" and d["found"] and not d["stale"]; \
 assert d["events"][0]["state"]=="delivered" and "丰巢" in d["events"][0]["description"]; \
 assert d["events"][0]["time"]=="2026-11-23T07:58:21+08:00"'
 ok $? "--json is the normalised trace"
+
+# The assessment under the KB's default policy, at a fixed moment.
+run "$P" track zto 73100000000001 --now 2026-11-24T10:00+08:00
+like "$T_OUT" "last update: +75\.3 h ago" "hours since the last event, across the date line"
+like "$T_OUT" "at current node: +83\.9 h \(浙江,杭州市\)" "hours at the node since it first arrived"
+like "$T_OUT" "anomalies: +no_update, stuck_at_node" "48 h and 72 h thresholds passed"
+run "$P" track zto 73100000000001 --now 2026-11-23T06:00+08:00
+like "$T_OUT" "anomalies: +\(none\)" "just under 48 h: no anomaly"
+run "$P" track zto 73100000000001 --now 2026-11-22T12:00+08:00 --category fresh
+like "$T_OUT" "thresholds: +perishable" "a fresh-food order uses perishable thresholds"
+like "$T_OUT" "anomalies: +no_update" "and 29 h without an update is already too long"
+run "$P" track yunda 4312345678901 --json --now 2026-11-24T10:00+08:00
+printf '%s' "$T_OUT" | python3 -c 'import json,sys; a=json.load(sys.stdin)["assessment"]; \
+assert a["state"]=="delivered" and a["place"]=="locker", a; \
+assert a["anomalies"]==["signed_elsewhere"], a; assert a["hours_since_update"]==26, a'
+ok $? "--json carries the assessment: locker delivery is signed_elsewhere"
+run "$P" track zto 73199999999999 --shipped 2026-11-18T09:00+08:00 --now 2026-11-23T12:00+08:00
+like "$T_OUT" "anomalies: +no_trace" "an unknown number 5 days after shipping is no_trace"
+run "$P" track zto 73199999999999
+like "$T_OUT" "give --shipped" "without --shipped it says no_trace cannot be judged"
+run "$P" track zto 73100000000001 --now yesterday
+is "$T_RC" 1 "a bad --now is a usage error"
 
 run "$P" track ninjavan NVMY1234567890AB
 ok "$T_RC" "17track: track exits 0"
