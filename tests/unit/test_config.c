@@ -31,6 +31,25 @@ static const char *const env_vars[] = {
 	"PARCELBOT_17TRACK_TOKEN_FILE",
 	"PARCELBOT_KUAIDI100_URL",
 	"PARCELBOT_17TRACK_URL",
+	"PARCELBOT_LISTEN",
+	"PARCELBOT_API_TOKEN",
+	"PARCELBOT_API_TOKEN_FILE",
+	"PARCELBOT_DB",
+	"PARCELBOT_CHATWOOT_URL",
+	"PARCELBOT_CHATWOOT_TOKEN",
+	"PARCELBOT_CHATWOOT_TOKEN_FILE",
+	"PARCELBOT_CHATWOOT_WEBHOOK_SECRET",
+	"PARCELBOT_CHATWOOT_WEBHOOK_SECRET_FILE",
+	"PARCELBOT_SHOPEE_URL",
+	"PARCELBOT_SHOPEE_PARTNER_KEY",
+	"PARCELBOT_SHOPEE_PARTNER_KEY_FILE",
+	"PARCELBOT_SHOPEE_REFRESH_TOKEN",
+	"PARCELBOT_SHOPEE_REFRESH_TOKEN_FILE",
+	"PARCELBOT_SHOPEE_ACCESS_TOKEN",
+	"PARCELBOT_SHOPEE_ACCESS_TOKEN_FILE",
+	"PARCELBOT_ORDERS_URL",
+	"PARCELBOT_ORDERS_TOKEN",
+	"PARCELBOT_ORDERS_TOKEN_FILE",
 	NULL,
 };
 
@@ -172,11 +191,87 @@ static void full_file(void **state)
 	pb_config_release(&c);
 }
 
+static void daemon_sections(void **state)
+{
+	pb_config c;
+	pb_diag dg;
+	char first[600];
+	cJSON *j;
+	char *txt;
+
+	(void)state;
+	write_file("cw.token", "cw-token-1\n");
+	write_file("api.token", "api-token-1\n");
+	assert_int_equal(load("server:\n"
+			      "  listen: 0.0.0.0:9090\n"
+			      "  api_token_file: api.token\n"
+			      "  public_url: https://bot.example.com\n"
+			      "  max_body: 2MiB\n"
+			      "  threads: 8\n"
+			      "store: {path: /var/lib/parcelbot/pb.db}\n"
+			      "pipeline: {workers: 3, batch: 10, lease: 1m, max_attempts: 4}\n"
+			      "log: {format: json, level: debug}\n"
+			      "channels:\n"
+			      "  chatwoot:\n"
+			      "    url: http://127.0.0.1:3000\n"
+			      "    account_id: 7\n"
+			      "    api_token_file: cw.token\n"
+			      "    webhook_secret: hook-secret-1\n"
+			      "orders: {url: 'https://shop.example.com/o/{order_id}'}\n",
+			      &c, first, sizeof first),
+			 PB_OK);
+	assert_string_equal(c.server.listen, "0.0.0.0:9090");
+	assert_string_equal(c.server.api_token, "api-token-1");
+	assert_int_equal(c.server.max_body, 2 << 20);
+	assert_int_equal(c.server.threads, 8);
+	assert_string_equal(c.store_path, "/var/lib/parcelbot/pb.db");
+	assert_int_equal(c.pipeline.workers, 3);
+	assert_int_equal(c.pipeline.lease, 60);
+	assert_int_equal(c.log_format, PB_LOG_JSON);
+	assert_int_equal(c.log_level, PB_LOG_DEBUG);
+	assert_true(c.chatwoot.enabled);
+	assert_int_equal(c.chatwoot.account_id, 7);
+	assert_string_equal(c.chatwoot.api_token, "cw-token-1");
+	assert_string_equal(c.chatwoot.escalate_label, "parcel-escalated");
+	assert_false(c.shopee.enabled);
+	pb_diag_init(&dg);
+	assert_int_equal(pb_config_check_serve(&c, &dg), PB_OK);
+	pb_diag_release(&dg);
+	j = pb_config_json(&c);
+	txt = cJSON_PrintUnformatted(j);
+	assert_null(strstr(txt, "cw-token-1"));
+	assert_null(strstr(txt, "api-token-1"));
+	assert_null(strstr(txt, "hook-secret-1"));
+	assert_non_null(strstr(txt, "\"listen\":\"0.0.0.0:9090\""));
+	free(txt);
+	cJSON_Delete(j);
+	pb_config_release(&c);
+
+	/* What serve needs and the file did not give. */
+	assert_int_equal(load("channels:\n  chatwoot: {url: 'http://127.0.0.1:3000'}\n"
+			      "  shopee: {partner_id: 1}\n",
+			      &c, first, sizeof first),
+			 PB_OK);
+	pb_diag_init(&dg);
+	assert_int_equal(pb_config_check_serve(&c, &dg), PB_ECONFIG);
+	assert_true(dg.n >= 5);
+	assert_non_null(strstr(dg.lines[0], "channels.chatwoot.account_id is required"));
+	pb_diag_release(&dg);
+	pb_config_release(&c);
+
+	expect_error("server:\n  listen: 8080\n", ":2:11: listen must be host:port");
+	expect_error("log:\n  format: xml\n", ":2:11: format must be text or json, not 'xml'");
+	expect_error("pipeline:\n  workers: 0\n", ":2:12: 'workers' must be a whole number from 1");
+	expect_error("orders:\n  url: https://x/o\n", ":2:8: url must contain {order_id}");
+	expect_error("server:\n  tls: {cert_file: a.pem}\n", ":2:8: tls needs both");
+	expect_error("channels:\n  slack: {}\n", ":2:3: unknown key 'slack'");
+}
+
 static void mistakes_have_positions(void **state)
 {
 	(void)state;
 	expect_error("tracking:\n  timeout: 3s\n  bogus: 1\n", "parcelbot.yaml:3:3: unknown key 'bogus'");
-	expect_error("tracking: {}\nserver: {}\n", "parcelbot.yaml:2:1: unknown key 'server'");
+	expect_error("tracking: {}\nservr: {}\n", "parcelbot.yaml:2:1: unknown key 'servr'");
 	expect_error("tracking:\n  timeout: fast\n",
 		     "parcelbot.yaml:2:12: 'timeout' must be a duration such as 500ms, 3s or 10m");
 	expect_error("tracking:\n  timeout: 2h\n", ":2:12: 'timeout' must be between 1ms and 3600s");
@@ -364,6 +459,7 @@ int main(void)
 		cmocka_unit_test_setup(defaults, clear_env),
 		cmocka_unit_test_setup(full_file, clear_env),
 		cmocka_unit_test_setup(mistakes_have_positions, clear_env),
+		cmocka_unit_test_setup(daemon_sections, clear_env),
 		cmocka_unit_test_setup(every_mistake_is_reported, clear_env),
 		cmocka_unit_test_setup(environment_wins, clear_env),
 		cmocka_unit_test_setup(environment_mistakes, clear_env),
