@@ -296,16 +296,19 @@ static size_t scan_promises(const char *t, size_t len, int64_t now, int32_t off,
 				continue;
 			}
 		}
+		/* "6 pm", but "18:00 tomorrow" must leave the space before
+		 * the day word for the checks below. */
+		e = j;
 		while (j < len && t[j] == ' ')
 			j++;
 		if (starts(t, len, j, "pm")) {
 			pm = true;
-			j += 2;
+			e = j + 2;
 		} else if (starts(t, len, j, "am")) {
 			am = true;
-			j += 2;
+			e = j + 2;
 		}
-		e = j;
+		j = e;
 		/* Day words before or after. */
 		if (ends_before(t, s, "今天") || ends_before(t, s, "今日") || ends_before(t, s, "今晚") ||
 		    starts(t, len, j, " today") || starts(t, len, j, " tonight"))
