@@ -190,6 +190,8 @@ typedef struct job {
 	pb_err bad_err;
 	pb_trace looked;    /* from the cache or the resolver */
 	bool has_looked;
+	bool lookup_wanted; /* the parcel came with a number and no events */
+	const char *carrier; /* its carrier, as looked up ("unknown" if none) */
 } job;
 
 static void job_release(job *jb)
@@ -271,6 +273,24 @@ static void look_up(pb_ingest *ing, job *jb, const char *carrier, const char *nu
 		jb->looked = cached;
 		jb->has_looked = true;
 		s->cache_hits++;
+	}
+}
+
+/* Inside the batch's transaction, a parcel still without a trace may find
+ * one an earlier message of the same batch cached: so what a message
+ * gets never depends on where a batch happened to start. */
+static void look_again(pb_ingest *ing, job *jb, int64_t at, pb_ingest_stats *s)
+{
+	const cJSON *parcel = cJSON_GetObjectItemCaseSensitive(jb->j, "parcel");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(parcel, "number");
+	int64_t fetched = 0;
+
+	if (!jb->lookup_wanted || jb->has_looked)
+		return;
+	if (from_cache(ing, jb->carrier, n->valuestring, &jb->looked, &fetched)) {
+		jb->looked.stale = fetched < at - ing->o.cache_ttl;
+		jb->has_looked = true;
+		s->cache_hits++;
 		return;
 	}
 	s->untraced++;
@@ -320,14 +340,15 @@ static void prepare(pb_ingest *ing, job *jb, pb_ingest_stats *s)
 		if (cJSON_IsString(v))
 			phone = v->valuestring;
 		if (cJSON_IsString(n) && *n->valuestring && strlen(n->valuestring) <= PB_MAX_NUMBER &&
-		    pb_utf8_valid(n->valuestring, strlen(n->valuestring)))
-			look_up(ing, jb,
-				cJSON_IsString(c) && *c->valuestring &&
-						strlen(c->valuestring) <= PB_STORE_MAX_NAME &&
-						pb_utf8_valid(c->valuestring, strlen(c->valuestring))
-					? c->valuestring
-					: "unknown",
-				n->valuestring, phone, at.t, s);
+		    pb_utf8_valid(n->valuestring, strlen(n->valuestring))) {
+			jb->lookup_wanted = true;
+			jb->carrier = cJSON_IsString(c) && *c->valuestring &&
+						      strlen(c->valuestring) <= PB_STORE_MAX_NAME &&
+						      pb_utf8_valid(c->valuestring, strlen(c->valuestring))
+					      ? c->valuestring
+					      : "unknown";
+			look_up(ing, jb, jb->carrier, n->valuestring, phone, at.t, s);
+		}
 	}
 }
 
@@ -382,6 +403,7 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 		return pb_errf(eb, jb->bad_err, "%s", jb->bad);
 	if ((err = pb_case_from_json(kb, jb->j, &in, &order, &has_order, &trace, &has_trace, eb)))
 		return err;
+	look_again(ing, jb, in.now, s);
 	if (!has_trace && jb->has_looked)
 		in.trace = &jb->looked;
 	if ((err = pb_classify(ing->cl, in.message, strlen(in.message), &v, eb)))

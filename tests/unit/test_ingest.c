@@ -367,6 +367,38 @@ static void test_batches(void **state)
 	assert_int_equal(s->joined, 4);
 }
 
+/* A number-only parcel finds the trace an earlier message of the same
+ * batch brought: what a message gets does not depend on batch edges. */
+static void test_cache_within_batch(void **state)
+{
+	fx *f = *state;
+	const pb_ingest_stats *s = pb_ingest_get_stats(f->ing);
+	pb_store_draft d;
+	pb_errbuf eb;
+
+	assert_int_equal(accept(f,
+				"{\"message_id\":\"m1\",\"conversation\":\"c1\",\"message\":\"物流三天没更新了\","
+				"\"now\":\"" NOW "\",\"order\":{\"id\":\"A1\"},\"parcel\":{\"carrier\":\"zto\","
+				"\"number\":\"753\",\"events\":[{\"time\":\"2026-11-17T08:00:00+08:00\","
+				"\"location\":\"杭州转运中心\",\"description\":\"到达\",\"state\":\"in_transit\"}]}}",
+				&eb),
+			 PB_OK);
+	assert_int_equal(accept(f,
+				"{\"message_id\":\"m2\",\"conversation\":\"c2\",\"message\":\"where is my "
+				"parcel?\",\"now\":\"" NOW "\",\"order\":{\"id\":\"A2\"},"
+				"\"parcel\":{\"carrier\":\"zto\",\"number\":\"753\"}}",
+				&eb),
+			 PB_OK);
+	assert_int_equal(process(f, T(NOW)), 2);
+	assert_int_equal(s->untraced, 0);
+	assert_int_equal(s->cache_hits, 1);
+	assert_int_equal(f->fk.calls, 1); /* asked before the batch was written */
+	/* The draft of the second message was made from that trace. */
+	assert_int_equal(pb_store_draft_latest(f->st, 2, &d, &eb), PB_OK);
+	assert_non_null(strstr(d.assessment, "杭州转运中心"));
+	pb_store_draft_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +406,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_then_resolver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_content_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claims_respected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_within_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup_small_batches, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
