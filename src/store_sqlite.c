@@ -30,7 +30,6 @@ static const char *const v1[] = {
 	" channel TEXT NOT NULL,"
 	" external_id TEXT NOT NULL,"
 	" created_at INTEGER NOT NULL,"
-	" last_seen_at INTEGER NOT NULL,"
 	" UNIQUE (channel, external_id));",
 	"CREATE TABLE conversations ("
 	" id INTEGER PRIMARY KEY,"
@@ -80,7 +79,7 @@ static const char *const v1[] = {
 	/* The closed loop's first rule, kept by the database itself: one case
 	 * per order (or conversation) and problem that is not closed. */
 	"CREATE UNIQUE INDEX cases_open ON cases (scope, kind) WHERE state <> 'closed';",
-	"CREATE INDEX cases_queue ON cases (state, severity, updated_at);",
+	"CREATE INDEX cases_state ON cases (state);",
 	"CREATE TABLE messages ("
 	" id INTEGER PRIMARY KEY,"
 	" channel TEXT NOT NULL,"
@@ -212,7 +211,7 @@ static const char *const v2[] = {
 	" GROUP BY agent;",
 	"CREATE INDEX cases_kind_opened ON cases (kind, opened_at);",
 	"CREATE INDEX drafts_template ON drafts (template, state);",
-	"CREATE INDEX parcels_carrier ON parcels (carrier, updated_at);",
+	"CREATE INDEX decisions_agent ON decisions (agent, at);",
 	NULL,
 };
 
@@ -249,13 +248,20 @@ static const char *const *const migrations[PB_STORE_SCHEMA_VERSION + 1] = {NULL,
 
 enum {
 	S_BUYER_UPSERT,
-	S_CONV_UPSERT,
+	S_BUYER_FIND,
+	S_CONV_FIND,
+	S_CONV_INSERT,
+	S_CONV_TOUCH,
 	S_MSG_ADD,
 	S_MSG_FIND,
 	S_MSG_LIST,
 	S_ORDER_PUT,
+	S_ORDER_FIND,
+	S_ORDER_UPDATE,
 	S_ORDER_GET,
 	S_PARCEL_PUT,
+	S_PARCEL_FIND,
+	S_PARCEL_UPDATE,
 	S_PARCEL_GET,
 	S_TRACK_PUT,
 	S_TRACK_GET,
@@ -267,6 +273,7 @@ enum {
 	S_CASE_LIST,
 	S_EVENT_ADD,
 	S_EVENT_LIST,
+	S_DRAFT_NEXT,
 	S_DRAFT_ADD,
 	S_DRAFT_BY_MSG,
 	S_DRAFT_GET,
@@ -309,38 +316,41 @@ enum {
 
 static const char *const sql[S_COUNT_] = {
 	[S_BUYER_UPSERT] =
-		"INSERT INTO buyers (channel, external_id, created_at, last_seen_at)"
-		" VALUES (?1, ?2, ?3, ?3) ON CONFLICT (channel, external_id) DO UPDATE"
-		" SET last_seen_at = max(last_seen_at, excluded.last_seen_at) RETURNING id",
-	[S_CONV_UPSERT] =
-		"INSERT INTO conversations (channel, external_id, buyer_id, created_at,"
-		" last_message_at) VALUES (?1, ?2, ?3, ?4, ?4)"
-		" ON CONFLICT (channel, external_id) DO UPDATE"
-		" SET last_message_at = max(last_message_at, excluded.last_message_at),"
-		" buyer_id = coalesce(excluded.buyer_id, buyer_id) RETURNING id",
+		"INSERT INTO buyers (channel, external_id, created_at) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (channel, external_id) DO NOTHING",
+	[S_BUYER_FIND] = "SELECT id FROM buyers WHERE channel = ?1 AND external_id = ?2",
+	[S_CONV_FIND] = "SELECT id FROM conversations WHERE channel = ?1 AND external_id = ?2",
+	[S_CONV_INSERT] = "INSERT INTO conversations (channel, external_id, buyer_id, created_at,"
+			  " last_message_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+	[S_CONV_TOUCH] = "UPDATE conversations SET last_message_at = max(last_message_at, ?2),"
+			 " buyer_id = coalesce(?3, buyer_id) WHERE id = ?1"
+			 " AND (last_message_at < ?2 OR (?3 IS NOT NULL AND buyer_id IS NOT ?3))",
 	[S_MSG_ADD] =
 		"INSERT INTO messages (channel, external_id, conversation_id, case_id, direction,"
 		" author, text, verdict, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-		" ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+		" ON CONFLICT (channel, external_id) DO NOTHING",
 	[S_MSG_FIND] = "SELECT id FROM messages WHERE channel = ?1 AND external_id = ?2",
 	[S_MSG_LIST] = "SELECT " MESSAGE_COLS " WHERE case_id = ?1 ORDER BY at, id",
 	[S_ORDER_PUT] =
-		/* Last seen wins; an older message processed late must not
-		 * put back an older copy. */
 		"INSERT INTO orders (channel, external_id, data, updated_at) VALUES (?1, ?2, ?3, ?4)"
-		" ON CONFLICT (channel, external_id) DO UPDATE SET"
-		" data = CASE WHEN excluded.updated_at >= updated_at THEN excluded.data ELSE data END,"
-		" updated_at = max(updated_at, excluded.updated_at) RETURNING id",
+		" ON CONFLICT (channel, external_id) DO NOTHING",
+	[S_ORDER_FIND] = "SELECT id FROM orders WHERE channel = ?1 AND external_id = ?2",
+	[S_ORDER_UPDATE] =
+		/* Last seen wins; an older message processed late must not
+		 * put back an older copy, and the same copy again writes
+		 * nothing (most messages repeat their order). */
+		"UPDATE orders SET data = ?2, updated_at = ?3 WHERE id = ?1 AND updated_at <= ?3"
+		" AND data IS NOT ?2",
 	[S_ORDER_GET] = "SELECT data FROM orders WHERE id = ?1",
 	[S_PARCEL_PUT] =
 		"INSERT INTO parcels (carrier, number, order_id, trace, assessment, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (carrier, number) DO UPDATE SET"
-		" order_id = coalesce(excluded.order_id, order_id),"
-		" trace = CASE WHEN excluded.updated_at >= updated_at"
-		"  THEN coalesce(excluded.trace, trace) ELSE trace END,"
-		" assessment = CASE WHEN excluded.updated_at >= updated_at"
-		"  THEN coalesce(excluded.assessment, assessment) ELSE assessment END,"
-		" updated_at = max(updated_at, excluded.updated_at) RETURNING id",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (carrier, number) DO NOTHING",
+	[S_PARCEL_FIND] = "SELECT id FROM parcels WHERE carrier = ?1 AND number = ?2",
+	[S_PARCEL_UPDATE] =
+		"UPDATE parcels SET order_id = coalesce(?2, order_id),"
+		" trace = CASE WHEN ?5 >= updated_at THEN coalesce(?3, trace) ELSE trace END,"
+		" assessment = CASE WHEN ?5 >= updated_at THEN coalesce(?4, assessment)"
+		"  ELSE assessment END, updated_at = max(updated_at, ?5) WHERE id = ?1",
 	[S_PARCEL_GET] = "SELECT id, carrier, number, order_id, trace, assessment, updated_at"
 			 " FROM parcels WHERE id = ?1",
 	[S_TRACK_PUT] =
@@ -352,7 +362,7 @@ static const char *const sql[S_COUNT_] = {
 		"INSERT INTO cases (scope, kind, origin, conversation_id, order_id, parcel_id, state,"
 		" severity, problem, contacts, lang, owner, outcome, opened_at, updated_at,"
 		" first_reply_at, resolved_at, closed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-		" ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT DO NOTHING RETURNING id",
+		" ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT DO NOTHING",
 	[S_CASE_UPDATE] =
 		"UPDATE cases SET state = ?2, severity = ?3, problem = ?4, contacts = ?5, lang = ?6,"
 		" owner = ?7, outcome = ?8, order_id = ?9, parcel_id = ?10, updated_at = ?11,"
@@ -365,16 +375,15 @@ static const char *const sql[S_COUNT_] = {
 			" WHERE (?1 IS NULL OR (?1 = 'open' AND c.state <> 'closed') OR c.state = ?1)"
 			" AND c.severity >= ?2 ORDER BY c.severity DESC, c.updated_at, c.id LIMIT ?3",
 	[S_EVENT_ADD] = "INSERT INTO case_events (case_id, at, actor, what, from_state, to_state, note)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_EVENT_LIST] = "SELECT id, case_id, at, actor, what, from_state, to_state, note"
 			 " FROM case_events WHERE case_id = ?1 ORDER BY id",
+	[S_DRAFT_NEXT] = "SELECT coalesce(max(version), 0) + 1 FROM drafts WHERE case_id = ?1",
 	[S_DRAFT_ADD] =
 		"INSERT INTO drafts (case_id, version, message_id, created_at, text, template, brief,"
 		" severity, action, lang, compensation, follow_up_due, checklist, reasons, lint,"
-		" assessment, state) VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM drafts"
-		" WHERE case_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		" ?16)"
-		" ON CONFLICT (message_id) DO NOTHING RETURNING id, version",
+		" assessment, state) VALUES (?1, ?17, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14, ?15, ?16) ON CONFLICT (message_id) DO NOTHING",
 	[S_DRAFT_BY_MSG] = "SELECT id, version FROM drafts WHERE message_id = ?1",
 	[S_DRAFT_GET] = "SELECT " DRAFT_COLS " WHERE id = ?1",
 	[S_DRAFT_LATEST] = "SELECT " DRAFT_COLS " WHERE case_id = ?1 ORDER BY version DESC LIMIT 1",
@@ -384,14 +393,14 @@ static const char *const sql[S_COUNT_] = {
 	[S_DRAFT_LIST] = "SELECT " DRAFT_COLS " WHERE (?1 = 0 OR case_id = ?1)"
 			 " AND (?2 IS NULL OR state = ?2) ORDER BY id",
 	[S_DECISION_ADD] = "INSERT INTO decisions (draft_id, case_id, kind, agent, at, text, lint, reason)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_DECISION_LIST] = "SELECT id, draft_id, case_id, kind, agent, at, text, lint, reason"
 			    " FROM decisions WHERE case_id = ?1 ORDER BY id",
-	[S_NOTE_ADD] = "INSERT INTO notes (case_id, agent, at, text) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	[S_NOTE_ADD] = "INSERT INTO notes (case_id, agent, at, text) VALUES (?1, ?2, ?3, ?4)",
 	[S_NOTE_LIST] = "SELECT id, case_id, agent, at, text FROM notes WHERE case_id = ?1 ORDER BY id",
 	[S_REM_ADD] = "INSERT INTO reminders (case_id, kind, due, created_at, source)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (case_id, kind, due)"
-		      " WHERE done_at IS NULL DO NOTHING RETURNING id",
+		      " WHERE done_at IS NULL DO NOTHING",
 	[S_REM_FIND] = "SELECT id FROM reminders WHERE case_id = ?1 AND kind = ?2 AND due = ?3"
 		       " AND done_at IS NULL",
 	[S_REM_DONE_ALL] = "UPDATE reminders SET done_at = ?2 WHERE case_id = ?1 AND done_at IS NULL"
@@ -405,8 +414,7 @@ static const char *const sql[S_COUNT_] = {
 	[S_REM_DUE] = "SELECT " REMINDER_COLS " WHERE r.done_at IS NULL AND r.due <= ?1"
 		      " ORDER BY r.due, r.id",
 	[S_INBOX_PUT] = "INSERT INTO inbox (channel, external_id, payload, received_at)"
-			" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (channel, external_id) DO NOTHING"
-			" RETURNING id",
+			" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (channel, external_id) DO NOTHING",
 	[S_INBOX_FIND] = "SELECT id FROM inbox WHERE channel = ?1 AND external_id = ?2",
 	[S_INBOX_CLAIM] =
 		/* One statement, so the choice and the claim are atomic; it
@@ -427,7 +435,7 @@ static const char *const sql[S_COUNT_] = {
 			   " coalesce(sum(processed_at IS NOT NULL AND error IS NOT NULL), 0) FROM inbox",
 	[S_OUTBOX_PUT] = "INSERT INTO outbox (key, kind, channel, case_id, payload, created_at,"
 			 " next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
-			 " ON CONFLICT (key) DO NOTHING RETURNING id",
+			 " ON CONFLICT (key) DO NOTHING",
 	[S_OUTBOX_FIND] = "SELECT id FROM outbox WHERE key = ?1",
 	[S_OUTBOX_GET] = "SELECT " OUTBOX_COLS " WHERE id = ?1",
 	[S_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " WHERE sent_at IS NULL AND next_attempt_at <= ?1"
@@ -444,11 +452,18 @@ static const char *const sql[S_COUNT_] = {
 	[S_AGENT_GET] = "SELECT id, name, role, created_at, last_seen_at FROM agents WHERE name = ?1",
 };
 
+/* Savepoint statements are prepared once per depth: a batch opens and
+ * closes several per message, and parsing them each time costs more than
+ * running them. Deeper nesting falls back to sqlite3_exec. */
+#define TX_DEPTHS 8
+enum { TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX_RELEASE_AFTER_ROLLBACK, TX_N_ };
+
 typedef struct sq_store {
 	pb_store base;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[S_COUNT_];
+	sqlite3_stmt *tx[TX_DEPTHS + 1][TX_N_];
 } sq_store;
 
 static sq_store *SQ(pb_store *st)
@@ -594,6 +609,22 @@ static pb_err run_id(sq_store *q, sqlite3_stmt *s, const char *what, int64_t *v,
 	return err;
 }
 
+/* Runs an INSERT (... ON CONFLICT DO NOTHING): *inserted says whether it
+ * added a row, and *id (when it did) the row's id. Plain inserts rather
+ * than RETURNING: SQLite gathers RETURNING rows in a temporary table,
+ * which costs more than the insert itself. */
+static pb_err run_insert(sq_store *q, sqlite3_stmt *s, const char *what, int64_t *id,
+			 bool *inserted, pb_errbuf *eb)
+{
+	int changed = 0;
+	pb_err err = run(q, s, what, &changed, eb);
+
+	*inserted = !err && changed > 0;
+	if (*inserted)
+		*id = sqlite3_last_insert_rowid(q->db);
+	return err;
+}
+
 /* Steps through a statement's rows, calling one(rd, item) for each into a
  * list grown with pb_store_list_push. */
 typedef void (*row_fn)(rd *r, void *item);
@@ -721,10 +752,13 @@ fail:
 static void sq_close(pb_store *st)
 {
 	sq_store *q = SQ(st);
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(q->stmt[i]);
+	for (i = 0; i <= TX_DEPTHS; i++)
+		for (k = 0; k < TX_N_; k++)
+			sqlite3_finalize(q->tx[i][k]);
 	/* The last connection to close checkpoints and removes the WAL. */
 	sqlite3_close(q->db);
 	free(q->path);
@@ -788,7 +822,13 @@ static pb_err sq_open(const char *path, const pb_store_opts *o, pb_store **out, 
 			err = pb_errf(eb, PB_EDB, "store: %s is not a parcelbot database", path);
 		goto out;
 	}
-	if ((err = exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	if ((err = exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			/* Savepoint journals in memory, not in temporary
+			 * files: a batch takes one savepoint per message. */
+			" PRAGMA temp_store = MEMORY;"
+			/* 16 MB of page cache, and a checkpoint every 16 MB
+			 * of WAL rather than 4: a batch touches many pages. */
+			" PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 4000;",
 			"setting up the connection", eb)))
 		goto out;
 	if ((err = migrate(q, o->max_version ? o->max_version : PB_STORE_SCHEMA_VERSION, eb)))
@@ -805,49 +845,76 @@ out:
 
 /* ---- transactions ---- */
 
-static pb_err sq_begin(pb_store *st, int depth, pb_errbuf *eb)
+/* The statement for one transaction step at one depth: depth 1 is the
+ * transaction itself, deeper ones are savepoints. */
+static void tx_sql(int depth, int what, char *buf, size_t n)
 {
-	char s[32];
-
 	/* IMMEDIATE takes the write lock now, under the busy timeout; a
 	 * deferred transaction would fail when it first writes. */
+	static const char *const top[TX_N_] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", NULL};
+	static const char *const sp[TX_N_] = {"SAVEPOINT", "RELEASE", "ROLLBACK TO", "RELEASE"};
+
 	if (depth == 1)
-		return exec(SQ(st), "BEGIN IMMEDIATE", "starting a transaction", eb);
-	snprintf(s, sizeof s, "SAVEPOINT sp%d", depth);
-	return exec(SQ(st), s, "starting a savepoint", eb);
+		snprintf(buf, n, "%s", top[what] ? top[what] : "");
+	else
+		snprintf(buf, n, "%s sp%d", sp[what], depth);
+}
+
+static pb_err tx_step(sq_store *q, int depth, int what, const char *why, pb_errbuf *eb)
+{
+	sqlite3_stmt *s = NULL;
+	char sql_text[48];
+	int rc;
+
+	tx_sql(depth, what, sql_text, sizeof sql_text);
+	if (!*sql_text)
+		return PB_OK;
+	if (depth > TX_DEPTHS)
+		return exec(q, sql_text, why, eb);
+	s = q->tx[depth][what];
+	if (!s) {
+		rc = sqlite3_prepare_v3(q->db, sql_text, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+		if (rc != SQLITE_OK)
+			return fail(q, rc, why, eb);
+		q->tx[depth][what] = s;
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PB_OK : fail(q, sqlite3_extended_errcode(q->db), why, eb);
+}
+
+static pb_err sq_begin(pb_store *st, int depth, pb_errbuf *eb)
+{
+	return tx_step(SQ(st), depth, TX_BEGIN, depth == 1 ? "starting a transaction"
+							    : "starting a savepoint", eb);
 }
 
 static pb_err sq_commit(pb_store *st, int depth, pb_errbuf *eb)
 {
-	char s[32];
-
-	if (depth == 1)
-		return exec(SQ(st), "COMMIT", "committing", eb);
-	snprintf(s, sizeof s, "RELEASE sp%d", depth);
-	return exec(SQ(st), s, "releasing a savepoint", eb);
+	return tx_step(SQ(st), depth, TX_COMMIT, depth == 1 ? "committing" : "releasing a savepoint",
+		       eb);
 }
 
 static void sq_rollback(pb_store *st, int depth)
 {
-	char s[64];
-
-	if (depth == 1) {
-		sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
-		return;
-	}
-	snprintf(s, sizeof s, "ROLLBACK TO sp%d; RELEASE sp%d", depth, depth);
-	sqlite3_exec(SQ(st)->db, s, NULL, NULL, NULL);
+	/* A savepoint rolled back to stays open until released. */
+	tx_step(SQ(st), depth, TX_ROLLBACK, "rolling back", NULL);
+	tx_step(SQ(st), depth, TX_RELEASE_AFTER_ROLLBACK, "rolling back", NULL);
 }
 
 /* Several statements that must act as one run in a transaction of their
- * own, or in a savepoint of the caller's. */
-static pb_err tx_begin(pb_store *st, pb_errbuf *eb)
+ * own. Inside a caller's transaction they need no savepoint: a failure
+ * there is the caller's to roll back, as store.h says. */
+static pb_err tx_begin(pb_store *st, bool *opened, pb_errbuf *eb)
 {
-	return pb_store_begin(st, eb);
+	*opened = pb_store_depth(st) == 0;
+	return *opened ? pb_store_begin(st, eb) : PB_OK;
 }
 
-static pb_err tx_end(pb_store *st, pb_err err, pb_errbuf *eb)
+static pb_err tx_end(pb_store *st, bool opened, pb_err err, pb_errbuf *eb)
 {
+	if (!opened)
+		return err;
 	if (!err && !(err = pb_store_commit(st, eb)))
 		return PB_OK;
 	pb_store_rollback(st);
@@ -862,30 +929,54 @@ static pb_err sq_conversation_upsert(pb_store *st, const char *channel, const ch
 	sq_store *q = SQ(st);
 	sqlite3_stmt *s;
 	int64_t buyer_id = 0, cid = 0;
-	bool found;
+	bool found, opened;
 	pb_err err;
 
-	if ((err = tx_begin(st, eb)))
+	if ((err = tx_begin(st, &opened, eb)))
 		return err;
 	if (buyer) {
 		if (!(s = prep(q, S_BUYER_UPSERT, eb, &err)))
-			return tx_end(st, err, eb);
+			return tx_end(st, opened, err, eb);
 		bind_str(s, 1, channel);
 		bind_str(s, 2, buyer);
 		sqlite3_bind_int64(s, 3, at);
-		if ((err = run_id(q, s, "saving a buyer", &buyer_id, &found, eb)))
-			return tx_end(st, err, eb);
+		if ((err = run_insert(q, s, "saving a buyer", &buyer_id, &found, eb)))
+			return tx_end(st, opened, err, eb);
+		if (!found) {
+			if (!(s = prep(q, S_BUYER_FIND, eb, &err)))
+				return tx_end(st, opened, err, eb);
+			bind_str(s, 1, channel);
+			bind_str(s, 2, buyer);
+			if ((err = run_id(q, s, "finding a buyer", &buyer_id, &found, eb)))
+				return tx_end(st, opened, err, eb);
+		}
 	}
-	if (!(s = prep(q, S_CONV_UPSERT, eb, &err)))
-		return tx_end(st, err, eb);
+	if (!(s = prep(q, S_CONV_FIND, eb, &err)))
+		return tx_end(st, opened, err, eb);
 	bind_str(s, 1, channel);
 	bind_str(s, 2, conversation);
-	bind_opt(s, 3, buyer_id);
-	sqlite3_bind_int64(s, 4, at);
-	err = run_id(q, s, "saving a conversation", &cid, &found, eb);
+	if ((err = run_id(q, s, "finding a conversation", &cid, &found, eb)))
+		return tx_end(st, opened, err, eb);
+	if (found) {
+		/* Writes only when something changed. */
+		if (!(s = prep(q, S_CONV_TOUCH, eb, &err)))
+			return tx_end(st, opened, err, eb);
+		sqlite3_bind_int64(s, 1, cid);
+		sqlite3_bind_int64(s, 2, at);
+		bind_opt(s, 3, buyer_id);
+		err = run(q, s, "saving a conversation", NULL, eb);
+	} else {
+		if (!(s = prep(q, S_CONV_INSERT, eb, &err)))
+			return tx_end(st, opened, err, eb);
+		bind_str(s, 1, channel);
+		bind_str(s, 2, conversation);
+		bind_opt(s, 3, buyer_id);
+		sqlite3_bind_int64(s, 4, at);
+		err = run_insert(q, s, "saving a conversation", &cid, &found, eb);
+	}
 	if (!err && id)
 		*id = cid;
-	return tx_end(st, err, eb);
+	return tx_end(st, opened, err, eb);
 }
 
 static pb_err sq_message_add(pb_store *st, const pb_store_message *m, pb_id *id, pb_errbuf *eb)
@@ -906,7 +997,7 @@ static pb_err sq_message_add(pb_store *st, const pb_store_message *m, pb_id *id,
 	bind_str(s, 7, m->text);
 	bind_str(s, 8, m->verdict);
 	sqlite3_bind_int64(s, 9, m->at);
-	if ((err = run_id(q, s, "saving a message", &v, &found, eb)))
+	if ((err = run_insert(q, s, "saving a message", &v, &found, eb)))
 		return err;
 	if (!found) {
 		PREP(s, S_MSG_FIND);
@@ -960,18 +1051,35 @@ static pb_err sq_order_put(pb_store *st, const char *channel, const char *order_
 	sq_store *q = SQ(st);
 	sqlite3_stmt *s;
 	int64_t v = 0;
-	bool found;
+	bool found, opened;
 	pb_err err;
 
-	PREP(s, S_ORDER_PUT);
+	if ((err = tx_begin(st, &opened, eb)))
+		return err;
+	if (!(s = prep(q, S_ORDER_PUT, eb, &err)))
+		return tx_end(st, opened, err, eb);
 	bind_str(s, 1, channel);
 	bind_str(s, 2, order_id);
 	bind_str(s, 3, json);
 	sqlite3_bind_int64(s, 4, at);
-	err = run_id(q, s, "saving an order", &v, &found, eb);
+	if ((err = run_insert(q, s, "saving an order", &v, &found, eb)) || found)
+		goto out;
+	if (!(s = prep(q, S_ORDER_FIND, eb, &err)))
+		goto out;
+	bind_str(s, 1, channel);
+	bind_str(s, 2, order_id);
+	if ((err = run_id(q, s, "finding an order", &v, &found, eb)))
+		goto out;
+	if (!(s = prep(q, S_ORDER_UPDATE, eb, &err)))
+		goto out;
+	sqlite3_bind_int64(s, 1, v);
+	bind_str(s, 2, json);
+	sqlite3_bind_int64(s, 3, at);
+	err = run(q, s, "saving an order", NULL, eb);
+out:
 	if (!err && id)
 		*id = v;
-	return err;
+	return tx_end(st, opened, err, eb);
 }
 
 static void row_text0(rd *r, void *item)
@@ -994,20 +1102,40 @@ static pb_err sq_parcel_put(pb_store *st, const pb_store_parcel *p, pb_id *id, p
 	sq_store *q = SQ(st);
 	sqlite3_stmt *s;
 	int64_t v = 0;
-	bool found;
+	bool found, opened;
 	pb_err err;
 
-	PREP(s, S_PARCEL_PUT);
+	if ((err = tx_begin(st, &opened, eb)))
+		return err;
+	if (!(s = prep(q, S_PARCEL_PUT, eb, &err)))
+		return tx_end(st, opened, err, eb);
 	bind_str(s, 1, p->carrier);
 	bind_str(s, 2, p->number);
 	bind_opt(s, 3, p->order_id);
 	bind_str(s, 4, p->trace);
 	bind_str(s, 5, p->assessment);
 	sqlite3_bind_int64(s, 6, p->updated_at);
-	err = run_id(q, s, "saving a parcel", &v, &found, eb);
+	if ((err = run_insert(q, s, "saving a parcel", &v, &found, eb)) || found)
+		goto out;
+	if (!(s = prep(q, S_PARCEL_FIND, eb, &err)))
+		goto out;
+	bind_str(s, 1, p->carrier);
+	bind_str(s, 2, p->number);
+	if ((err = run_id(q, s, "finding a parcel", &v, &found, eb)))
+		goto out;
+	/* Last seen wins, as for orders. */
+	if (!(s = prep(q, S_PARCEL_UPDATE, eb, &err)))
+		goto out;
+	sqlite3_bind_int64(s, 1, v);
+	bind_opt(s, 2, p->order_id);
+	bind_str(s, 3, p->trace);
+	bind_str(s, 4, p->assessment);
+	sqlite3_bind_int64(s, 5, p->updated_at);
+	err = run(q, s, "saving a parcel", NULL, eb);
+out:
 	if (!err && id)
 		*id = v;
-	return err;
+	return tx_end(st, opened, err, eb);
 }
 
 static void row_parcel(rd *r, void *item)
@@ -1164,7 +1292,7 @@ static pb_err sq_case_insert(pb_store *st, pb_store_case *c, pb_errbuf *eb)
 	bind_opt(s, 16, c->first_reply_at);
 	bind_opt(s, 17, c->resolved_at);
 	bind_opt(s, 18, c->closed_at);
-	if ((err = run_id(q, s, "opening a case", &v, &found, eb)))
+	if ((err = run_insert(q, s, "opening a case", &v, &found, eb)))
 		return err;
 	if (found) {
 		c->id = v;
@@ -1262,7 +1390,7 @@ static pb_err sq_event_add(pb_store *st, const pb_store_event *e, pb_id *id, pb_
 	bind_str(s, 5, e->from_state);
 	bind_str(s, 6, e->to_state);
 	bind_str(s, 7, e->note);
-	err = run_id(q, s, "recording a case event", &v, &found, eb);
+	err = run_insert(q, s, "recording a case event", &v, &found, eb);
 	if (!err && id)
 		*id = v;
 	return err;
@@ -1302,10 +1430,20 @@ static pb_err sq_draft_add(pb_store *st, pb_store_draft *d, pb_errbuf *eb)
 {
 	sq_store *q = SQ(st);
 	sqlite3_stmt *s;
-	int rc;
-	pb_err err = PB_OK;
+	int64_t v = 0, version = 0;
+	bool found, opened;
+	pb_err err;
 
-	PREP(s, S_DRAFT_ADD);
+	/* The next version and the insert under one write lock. */
+	if ((err = tx_begin(st, &opened, eb)))
+		return err;
+	if (!(s = prep(q, S_DRAFT_NEXT, eb, &err)))
+		return tx_end(st, opened, err, eb);
+	sqlite3_bind_int64(s, 1, d->case_id);
+	if ((err = run_id(q, s, "numbering a draft", &version, &found, eb)))
+		return tx_end(st, opened, err, eb);
+	if (!(s = prep(q, S_DRAFT_ADD, eb, &err)))
+		return tx_end(st, opened, err, eb);
 	sqlite3_bind_int64(s, 1, d->case_id);
 	bind_opt(s, 2, d->message_id);
 	sqlite3_bind_int64(s, 3, d->created_at);
@@ -1322,28 +1460,25 @@ static pb_err sq_draft_add(pb_store *st, pb_store_draft *d, pb_errbuf *eb)
 	bind_str(s, 14, d->lint);
 	bind_str(s, 15, d->assessment);
 	bind_str(s, 16, d->state);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		d->id = sqlite3_column_int64(s, 0);
-		d->version = sqlite3_column_int(s, 1);
-		rc = sqlite3_step(s);
-	} else if (rc == SQLITE_DONE) {
-		err = PB_EEXIST;
+	sqlite3_bind_int64(s, 17, version);
+	if ((err = run_insert(q, s, "saving a draft", &v, &found, eb)))
+		return tx_end(st, opened, err, eb);
+	if (found) {
+		d->id = v;
+		d->version = (int)version;
+		return tx_end(st, opened, PB_OK, eb);
 	}
-	if (rc != SQLITE_DONE)
-		err = fail(q, sqlite3_extended_errcode(q->db), "saving a draft", eb);
-	sqlite3_reset(s);
-	if (err != PB_EEXIST)
-		return err;
-	PREP(s, S_DRAFT_BY_MSG);
+	if (!(s = prep(q, S_DRAFT_BY_MSG, eb, &err)))
+		return tx_end(st, opened, err, eb);
 	sqlite3_bind_int64(s, 1, d->message_id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		d->id = sqlite3_column_int64(s, 0);
 		d->version = sqlite3_column_int(s, 1);
 	}
 	sqlite3_reset(s);
-	return pb_errf(eb, PB_EEXIST, "store: message %lld already has draft %lld",
-		       (long long)d->message_id, (long long)d->id);
+	err = pb_errf(eb, PB_EEXIST, "store: message %lld already has draft %lld",
+		      (long long)d->message_id, (long long)d->id);
+	return tx_end(st, opened, err, eb);
 }
 
 static void row_draft(rd *r, void *item)
@@ -1467,7 +1602,7 @@ static pb_err sq_decision_add(pb_store *st, const pb_store_decision *d, pb_id *i
 	bind_str(s, 6, d->text);
 	bind_str(s, 7, d->lint);
 	bind_str(s, 8, d->reason);
-	err = run_id(q, s, "recording a decision", &v, &found, eb);
+	err = run_insert(q, s, "recording a decision", &v, &found, eb);
 	if (!err && id)
 		*id = v;
 	return err;
@@ -1517,7 +1652,7 @@ static pb_err sq_note_add(pb_store *st, const pb_store_note *n, pb_id *id, pb_er
 	bind_str(s, 2, n->agent);
 	sqlite3_bind_int64(s, 3, n->at);
 	bind_str(s, 4, n->text);
-	err = run_id(q, s, "adding a note", &v, &found, eb);
+	err = run_insert(q, s, "adding a note", &v, &found, eb);
 	if (!err && id)
 		*id = v;
 	return err;
@@ -1564,7 +1699,7 @@ static pb_err sq_reminder_add(pb_store *st, const pb_store_reminder *r, pb_id *i
 	sqlite3_bind_int64(s, 3, r->due);
 	sqlite3_bind_int64(s, 4, r->created_at);
 	bind_str(s, 5, r->source);
-	if ((err = run_id(q, s, "adding a reminder", &v, &found, eb)))
+	if ((err = run_insert(q, s, "adding a reminder", &v, &found, eb)))
 		return err;
 	if (!found) {
 		PREP(s, S_REM_FIND);
@@ -1700,7 +1835,7 @@ static pb_err sq_inbox_put(pb_store *st, const char *channel, const char *extern
 	bind_str(s, 2, external_id);
 	bind_str(s, 3, payload);
 	sqlite3_bind_int64(s, 4, received_at);
-	if ((err = run_id(q, s, "receiving an event", &v, &found, eb)))
+	if ((err = run_insert(q, s, "receiving an event", &v, &found, eb)))
 		return err;
 	if (!found) {
 		PREP(s, S_INBOX_FIND);
@@ -1744,18 +1879,22 @@ static pb_err sq_inbox_claim(pb_store *st, const char *worker, int64_t now, int6
 {
 	sq_store *q = SQ(st);
 	sqlite3_stmt *s;
+	bool opened;
 	pb_err err;
 
-	if ((err = tx_begin(st, eb)))
+	/* One statement, atomic by itself; the transaction takes the write
+	 * lock before it reads, so a concurrent claim waits instead of
+	 * failing on a stale snapshot. */
+	if ((err = tx_begin(st, &opened, eb)))
 		return err;
 	if (!(s = prep(q, S_INBOX_CLAIM, eb, &err)))
-		return tx_end(st, err, eb);
+		return tx_end(st, opened, err, eb);
 	bind_str(s, 1, worker);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int64(s, 3, now - lease);
 	sqlite3_bind_int64(s, 4, (int64_t)max);
 	err = run_list(q, s, "claiming events", &out->v, &out->n, sizeof *out->v, row_inbox, eb);
-	if ((err = tx_end(st, err, eb))) {
+	if ((err = tx_end(st, opened, err, eb))) {
 		pb_store_inbox_rows_release(out);
 		return err;
 	}
@@ -1874,7 +2013,7 @@ static pb_err sq_outbox_put(pb_store *st, const pb_store_outbox_row *r, pb_id *i
 	bind_opt(s, 4, r->case_id);
 	bind_str(s, 5, r->payload);
 	sqlite3_bind_int64(s, 6, r->created_at);
-	if ((err = run_id(q, s, "queueing an action", &v, &found, eb)))
+	if ((err = run_insert(q, s, "queueing an action", &v, &found, eb)))
 		return err;
 	if (!found) {
 		PREP(s, S_OUTBOX_FIND);

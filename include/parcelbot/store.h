@@ -18,7 +18,8 @@
  * - Operations outside a transaction commit on their own, atomically.
  *   pb_store_begin/commit group several into one durable commit; nested
  *   begins are savepoints, so a caller can undo one message's writes and
- *   keep the rest of a batch.
+ *   keep the rest of a batch. Inside a transaction an operation that fails
+ *   may have done part of its work: roll back what the caller began.
  * - Times are seconds since the epoch, passed in by the caller: the store
  *   never reads the clock. 0 means "not yet" or "none".
  * - Strings in records are owned by the record. Records and lists that a
