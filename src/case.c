@@ -113,10 +113,21 @@ static char *json_take(cJSON *j)
 	return s;
 }
 
-/* Ends a transaction begun with pb_store_begin: commits on success, else
- * rolls back. Returns the first error. */
-static pb_err finish(pb_store *st, pb_err err, pb_errbuf *eb)
+/* A change of several rows runs in a transaction of its own, or in the
+ * caller's, who then rolls back on failure (store.h's rule): savepoints
+ * would copy every page the change touches once more, for nothing. */
+static pb_err begin(pb_store *st, bool *own, pb_errbuf *eb)
 {
+	*own = pb_store_depth(st) == 0;
+	return *own ? pb_store_begin(st, eb) : PB_OK;
+}
+
+/* Ends what begin started: commits on success, else rolls back. Returns
+ * the first error. */
+static pb_err finish(pb_store *st, bool own, pb_err err, pb_errbuf *eb)
+{
+	if (!own)
+		return err;
 	if (!err && !(err = pb_store_commit(st, eb)))
 		return PB_OK;
 	pb_store_rollback(st);
@@ -142,9 +153,13 @@ static pb_err load_case(pb_store *st, pb_id id, pb_store_case *c, pb_case_state 
 	return PB_OK;
 }
 
+/* With write false only the event is recorded and c changed: the caller
+ * writes c later in the same transaction (one UPDATE per message, not
+ * one per move). */
 static pb_err transition(pb_store *st, pb_store_case *c, pb_case_state to, const char *actor,
-			 int64_t now, const char *note, pb_id *event_id, pb_errbuf *eb)
+			 int64_t now, const char *note, bool write, pb_id *event_id, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_case old = *c;
 	pb_store_event ev;
 	int from = pb_case_state_from_name(c->state);
@@ -156,7 +171,7 @@ static pb_err transition(pb_store *st, pb_store_case *c, pb_case_state to, const
 	if (!pb_case_can((pb_case_state)from, to))
 		return pb_errf(eb, PB_ESTATE, "case %lld cannot go from %s to %s", (long long)c->id,
 			       state_names[from], pb_case_state_name(to));
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	snprintf(c->state, sizeof c->state, "%s", state_names[to]);
 	c->updated_at = now;
@@ -174,9 +189,9 @@ static pb_err transition(pb_store *st, pb_store_case *c, pb_case_state to, const
 	ev.from_state = (char *)state_names[from];
 	ev.to_state = (char *)state_names[to];
 	ev.note = (char *)note;
-	if (!(err = pb_store_case_update(st, c, eb)))
+	if (!write || !(err = pb_store_case_update(st, c, eb)))
 		err = pb_store_event_add(st, &ev, event_id, eb);
-	if ((err = finish(st, err, eb))) {
+	if ((err = finish(st, own, err, eb))) {
 		/* The record says what the database says. */
 		memcpy(c->state, old.state, sizeof c->state);
 		c->updated_at = old.updated_at;
@@ -189,7 +204,7 @@ static pb_err transition(pb_store *st, pb_store_case *c, pb_case_state to, const
 pb_err pb_case_transition(pb_store *st, pb_store_case *c, pb_case_state to, const char *actor,
 			  int64_t now, const char *note, pb_errbuf *eb)
 {
-	return transition(st, c, to, actor, now, note, NULL, eb);
+	return transition(st, c, to, actor, now, note, true, NULL, eb);
 }
 
 static pb_err record_event(pb_store *st, const pb_store_case *c, const char *what,
@@ -320,6 +335,7 @@ pb_err pb_case_find_for_message(pb_store *st, const pb_kb *kb, const char *scope
 pb_err pb_case_open(pb_store *st, const pb_kb *kb, const pb_case_open_args *a,
 		    pb_store_case *out, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_case c;
 	pb_store_event ev;
 	char note[PB_STORE_MAX_NAME + 32];
@@ -337,7 +353,7 @@ pb_err pb_case_open(pb_store *st, const pb_kb *kb, const pb_case_open_args *a,
 	c.problem = a->problem;
 	snprintf(c.lang, sizeof c.lang, "%s", a->lang ? a->lang : "zh");
 	c.opened_at = c.updated_at = a->now;
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = pb_store_case_insert(st, &c, eb)))
 		goto out;
@@ -356,7 +372,7 @@ pb_err pb_case_open(pb_store *st, const pb_kb *kb, const pb_case_open_args *a,
 		goto out;
 	err = pb_store_case_get(st, c.id, out, eb);
 out:
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 /* ---- drafts ---- */
@@ -428,6 +444,7 @@ static pb_err queue(pb_store *st, const pb_store_case *c, const char *kind, cons
 	return err == PB_EEXIST ? PB_OK : err;
 }
 
+/* Stores the draft and moves c on; the caller writes c. */
 static pb_err add_draft(pb_store *st, const pb_kb *kb, pb_store_case *c, pb_case_state state,
 			pb_id message_id, const pb_case_input *in, const pb_case_result *r,
 			const char *actor, pb_id *draft_id, pb_errbuf *eb)
@@ -481,7 +498,7 @@ static pb_err add_draft(pb_store *st, const pb_kb *kb, pb_store_case *c, pb_case
 			o += (size_t)snprintf(note + o, sizeof note - o, "%s%s", i ? "; " : "",
 					      rp->reasons.v[i]);
 		note[pb_utf8_clip(note, strlen(note), sizeof note - 1)] = '\0';
-		if ((err = pb_case_transition(st, c, PB_CASE_ESCALATED, actor, in->now, note, eb)))
+		if ((err = transition(st, c, PB_CASE_ESCALATED, actor, in->now, note, false, NULL, eb)))
 			goto out;
 		snprintf(key, sizeof key, "hand_off:%lld", (long long)d.id);
 		p = action_json(c, d.id, d.version);
@@ -494,7 +511,7 @@ static pb_err add_draft(pb_store *st, const pb_kb *kb, pb_store_case *c, pb_case
 	}
 	if (state != PB_CASE_ESCALATED && state != PB_CASE_DRAFTED) {
 		snprintf(note, sizeof note, "draft v%d", d.version);
-		if ((err = pb_case_transition(st, c, PB_CASE_DRAFTED, actor, in->now, note, eb)))
+		if ((err = transition(st, c, PB_CASE_DRAFTED, actor, in->now, note, false, NULL, eb)))
 			goto out;
 	}
 	/* On an escalated case the draft is a suggestion for the human. */
@@ -518,6 +535,7 @@ pb_err pb_case_take_message(pb_store *st, const pb_kb *kb, pb_store_case *c, pb_
 			    pb_id message_id, const pb_case_input *in, const pb_case_result *r,
 			    const char *actor, pb_id *draft_id, pb_errbuf *eb)
 {
+	bool own;
 	int s = pb_case_state_from_name(c->state);
 	char note[64];
 	pb_err err;
@@ -532,11 +550,11 @@ pb_err pb_case_take_message(pb_store *st, const pb_kb *kb, pb_store_case *c, pb_
 			       (long long)c->id, c->state);
 	if (how == PB_JOIN_ATTACH)
 		return PB_OK;
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if (s == PB_CASE_RESOLVED || s == PB_CASE_CLOSED) {
-		if ((err = pb_case_transition(st, c, PB_CASE_REOPENED, actor, in->now,
-					      "the buyer wrote again", eb)))
+		if ((err = transition(st, c, PB_CASE_REOPENED, actor, in->now, "the buyer wrote again",
+				      false, NULL, eb)))
 			goto out;
 		s = PB_CASE_REOPENED;
 	}
@@ -553,7 +571,7 @@ pb_err pb_case_take_message(pb_store *st, const pb_kb *kb, pb_store_case *c, pb_
 		goto out;
 	err = pb_store_case_update(st, c, eb);
 out:
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 /* ---- the case's parcel and order, for checks at a later moment ---- */
@@ -682,6 +700,7 @@ pb_err pb_case_approve(pb_store *st, const pb_kb *kb, pb_id case_id, pb_id draft
 		       const char *edited, const char *agent, int64_t now,
 		       pb_case_approval *out, pb_errbuf *eb)
 {
+	bool own;
 	static const char *const met[] = {"first_reply", "progress", "promise", "follow_up", NULL};
 	static const char *const plan[] = {"first_plan", NULL};
 	pb_store_case c;
@@ -702,10 +721,10 @@ pb_err pb_case_approve(pb_store *st, const pb_kb *kb, pb_id case_id, pb_id draft
 		return pb_errf(eb, PB_EINVAL, "the edited reply must be 1 to %d bytes", MAX_REPLY);
 	if (edited && !pb_utf8_valid(edited, strlen(edited)))
 		return pb_errf(eb, PB_EUTF8, "the edited reply is not valid UTF-8");
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = load_case(st, case_id, &c, &state, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	memset(&d, 0, sizeof d);
 	memset(&x, 0, sizeof x);
 	if (!pb_case_can(state, PB_CASE_SENT)) {
@@ -810,12 +829,13 @@ out:
 	case_ctx_release(&x);
 	pb_store_draft_release(&d);
 	pb_store_case_release(&c);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_reject(pb_store *st, pb_id case_id, const char *reason, const char *agent,
 		      int64_t now, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_case c;
 	pb_store_draft d;
 	pb_store_decision dec;
@@ -824,10 +844,10 @@ pb_err pb_case_reject(pb_store *st, pb_id case_id, const char *reason, const cha
 
 	if (!reason || !*reason)
 		return pb_errf(eb, PB_EINVAL, "a rejection needs a reason");
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = load_case(st, case_id, &c, &state, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	memset(&d, 0, sizeof d);
 	if (state == PB_CASE_RESOLVED || state == PB_CASE_CLOSED) {
 		err = pb_errf(eb, PB_ESTATE, "case %lld is %s: nothing to reject", (long long)case_id,
@@ -851,12 +871,13 @@ pb_err pb_case_reject(pb_store *st, pb_id case_id, const char *reason, const cha
 out:
 	pb_store_draft_release(&d);
 	pb_store_case_release(&c);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_escalate(pb_store *st, pb_id case_id, const char *reason, const char *agent,
 			int64_t now, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_case c;
 	pb_store_draft d;
 	pb_store_decision dec;
@@ -866,10 +887,10 @@ pb_err pb_case_escalate(pb_store *st, pb_id case_id, const char *reason, const c
 	cJSON *p;
 	pb_err err;
 
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = load_case(st, case_id, &c, &state, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	memset(&d, 0, sizeof d);
 	if (!pb_case_can(state, PB_CASE_ESCALATED)) {
 		err = pb_errf(eb, PB_ESTATE, "case %lld cannot go from %s to escalated",
@@ -894,7 +915,7 @@ pb_err pb_case_escalate(pb_store *st, pb_id case_id, const char *reason, const c
 	    (d.id && (err = pb_store_draft_set_state(st, d.id, "escalated", eb))) ||
 	    (err = pb_store_agent_touch(st, agent, NULL, now, eb)) ||
 	    (err = transition(st, &c, PB_CASE_ESCALATED, agent, now,
-			      reason ? reason : "escalated by an agent", &event_id, eb)))
+			      reason ? reason : "escalated by an agent", true, &event_id, eb)))
 		goto out;
 	/* Keyed by the transition that caused it: retrying the command after
 	 * a crash either finds it committed or repeats all of it. */
@@ -910,12 +931,13 @@ pb_err pb_case_escalate(pb_store *st, pb_id case_id, const char *reason, const c
 out:
 	pb_store_draft_release(&d);
 	pb_store_case_release(&c);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_note(pb_store *st, pb_id case_id, const char *text, const char *agent,
 		    int64_t now, pb_id *note_id, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_case c;
 	pb_store_note n;
 	pb_case_state state;
@@ -923,10 +945,10 @@ pb_err pb_case_note(pb_store *st, pb_id case_id, const char *text, const char *a
 
 	if (!text || !*text)
 		return pb_errf(eb, PB_EINVAL, "a note needs a text");
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = load_case(st, case_id, &c, &state, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	memset(&n, 0, sizeof n);
 	n.case_id = c.id;
 	n.agent = (char *)agent;
@@ -935,12 +957,13 @@ pb_err pb_case_note(pb_store *st, pb_id case_id, const char *text, const char *a
 	if (!(err = pb_store_note_add(st, &n, note_id, eb)))
 		err = pb_store_agent_touch(st, agent, NULL, now, eb);
 	pb_store_case_release(&c);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_resolve(pb_store *st, const pb_kb *kb, pb_id case_id, const char *outcome,
 		       const char *agent, int64_t now, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_case c;
 	pb_case_state state;
 	char note[96];
@@ -949,10 +972,10 @@ pb_err pb_case_resolve(pb_store *st, const pb_kb *kb, pb_id case_id, const char 
 	if (!pb_case_outcome_valid(outcome))
 		return pb_errf(eb, PB_EINVAL, "unknown outcome '%s' (one of: %s)",
 			       outcome ? outcome : "", pb_case_outcomes());
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = load_case(st, case_id, &c, &state, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	snprintf(note, sizeof note, "outcome: %s", outcome);
 	free(c.outcome);
 	if (!(c.outcome = strdup(outcome)))
@@ -963,31 +986,33 @@ pb_err pb_case_resolve(pb_store *st, const pb_kb *kb, pb_id case_id, const char 
 	    !(err = pb_store_agent_touch(st, agent, NULL, now, eb)))
 		err = remind_service(st, kb, c.id, PB_REM_CHECK_BACK, now, eb);
 	pb_store_case_release(&c);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_close(pb_store *st, pb_id case_id, const char *agent, int64_t now,
 		     pb_errbuf *eb)
 {
+	bool own;
 	static const char *const back[] = {"check_back", NULL};
 	pb_store_case c;
 	pb_case_state state;
 	pb_err err;
 
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = load_case(st, case_id, &c, &state, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	if (!(err = pb_case_transition(st, &c, PB_CASE_CLOSED, agent, now, "checked back", eb)) &&
 	    !(err = pb_store_reminder_complete(st, c.id, back, now, NULL, eb)))
 		err = pb_store_agent_touch(st, agent, NULL, now, eb);
 	pb_store_case_release(&c);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_outbox_confirmed(pb_store *st, pb_id outbox_id, const char *actor, int64_t now,
 				pb_errbuf *eb)
 {
+	bool own;
 	pb_store_outbox_row r;
 	pb_store_case c;
 	pb_store_draft d;
@@ -996,12 +1021,12 @@ pb_err pb_case_outbox_confirmed(pb_store *st, pb_id outbox_id, const char *actor
 	const cJSON *dj;
 	pb_err err;
 
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	memset(&c, 0, sizeof c);
 	memset(&d, 0, sizeof d);
 	if ((err = pb_store_outbox_get(st, outbox_id, &r, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	if ((err = pb_store_outbox_sent(st, outbox_id, now, eb)) || !r.case_id)
 		goto out;
 	if ((err = load_case(st, r.case_id, &c, &state, eb)))
@@ -1028,12 +1053,13 @@ out:
 	pb_store_draft_release(&d);
 	pb_store_case_release(&c);
 	pb_store_outbox_row_release(&r);
-	return finish(st, err, eb);
+	return finish(st, own, err, eb);
 }
 
 pb_err pb_case_escalate_overdue(pb_store *st, const pb_kb *kb, int64_t now, const char *actor,
 				size_t *n, pb_errbuf *eb)
 {
+	bool own;
 	pb_store_reminders due;
 	pb_store_case c;
 	pb_case_state state;
@@ -1044,10 +1070,10 @@ pb_err pb_case_escalate_overdue(pb_store *st, const pb_kb *kb, int64_t now, cons
 
 	if (n)
 		*n = 0;
-	if ((err = pb_store_begin(st, eb)))
+	if ((err = begin(st, &own, eb)))
 		return err;
 	if ((err = pb_store_reminder_due(st, now, &due, eb)))
-		return finish(st, err, eb);
+		return finish(st, own, err, eb);
 	for (i = 0; i < due.n && !err; i++) {
 		const pb_store_reminder *r = &due.v[i];
 		if (r->escalated_at)
@@ -1078,7 +1104,7 @@ pb_err pb_case_escalate_overdue(pb_store *st, const pb_kb *kb, int64_t now, cons
 		count++;
 	}
 	pb_store_reminders_release(&due);
-	if ((err = finish(st, err, eb)))
+	if ((err = finish(st, own, err, eb)))
 		return err;
 	if (n)
 		*n = count;

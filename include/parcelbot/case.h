@@ -28,9 +28,10 @@
  * transition is recorded (time, actor, from, to, note).
  *
  * Every function that changes several things does so in one transaction
- * (a savepoint when the caller already opened one), and writes the outbox
- * rows its change causes in that same transaction, under deterministic
- * idempotency keys: a crash and a retry never queue an action twice.
+ * of its own, or inside the caller's (who rolls it back if the function
+ * fails), and writes the outbox rows its change causes in that same
+ * transaction, under deterministic idempotency keys: a crash and a retry
+ * never queue an action twice.
  */
 #ifndef PARCELBOT_CASE_H
 #define PARCELBOT_CASE_H
