@@ -190,6 +190,7 @@ typedef struct job {
 	pb_err bad_err;
 	pb_trace looked;    /* from the cache or the resolver */
 	bool has_looked;
+	bool looked_in_tx;  /* ...found by look_again, inside the transaction */
 	bool lookup_wanted; /* the parcel came with a number and no events */
 	const char *carrier; /* its carrier, as looked up ("unknown" if none) */
 } job;
@@ -289,7 +290,7 @@ static void look_again(pb_ingest *ing, job *jb, int64_t at, pb_ingest_stats *s)
 		return;
 	if (from_cache(ing, jb->carrier, n->valuestring, &jb->looked, &fetched)) {
 		jb->looked.stale = fetched < at - ing->o.cache_ttl;
-		jb->has_looked = true;
+		jb->has_looked = jb->looked_in_tx = true;
 		s->cache_hits++;
 		return;
 	}
@@ -561,34 +562,63 @@ static void add_stats(pb_ingest_stats *to, const pb_ingest_stats *s)
 		memcpy(to->lookup_error, s->lookup_error, sizeof to->lookup_error);
 }
 
-/* Writes one claimed batch in one transaction. */
+/* Forgets the traces look_again found in a transaction that was rolled
+ * back: the cache rows they came from may be gone with it. */
+static void forget_looks(job *jobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i].looked_in_tx) {
+			pb_trace_release(&jobs[i].looked);
+			jobs[i].has_looked = jobs[i].looked_in_tx = false;
+		}
+}
+
+/* Writes one claimed batch in one transaction. The first pass takes no
+ * savepoints: a savepoint copies every page a message touches, and
+ * messages rarely fail. If one does, the pass is rolled back and replayed
+ * with a savepoint per message, so the failure is set aside alone. */
 static pb_err write_batch(pb_ingest *ing, job *jobs, size_t n, int64_t now, pb_ingest_stats *s,
 			  pb_errbuf *eb)
 {
 	pb_store *st = ing->st;
+	pb_ingest_stats start = *s;
 	pb_errbuf one;
+	bool careful = false;
 	size_t i;
 	pb_err err;
 
+again:
 	if ((err = pb_store_begin(st, eb)))
 		return err;
 	for (i = 0; i < n; i++) {
 		job *jb = &jobs[i];
 		pb_ingest_stats before = *s;
-		if ((err = pb_store_begin(st, eb)))
+		if (careful && (err = pb_store_begin(st, eb)))
 			break;
 		one.msg[0] = '\0';
 		err = process_one(ing, jb, now, s, &one);
 		if (!err) {
-			if ((err = pb_store_commit(st, eb)))
+			if (careful && (err = pb_store_commit(st, eb)))
 				break;
 			s->processed++;
 			continue;
 		}
-		pb_store_rollback(st);
+		if (!careful && !fatal(err)) {
+			pb_store_rollback(st);
+			*s = start;
+			forget_looks(jobs, n);
+			careful = true;
+			goto again;
+		}
+		if (careful)
+			pb_store_rollback(st);
 		*s = before;
-		if (err == PB_ESTATE)
+		if (err == PB_ESTATE) {
+			err = PB_OK;
 			continue; /* processed by someone else meanwhile */
+		}
 		if (fatal(err)) {
 			pb_errf(eb, err, "event %s: %s", jb->row.external_id, pb_errmsg(&one, err));
 			break;
