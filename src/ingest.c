@@ -188,11 +188,13 @@ typedef struct job {
 	envelope e;
 	char bad[400];      /* why the payload cannot be processed, or "" */
 	pb_err bad_err;
-	pb_trace looked;    /* from the cache or the resolver */
-	bool has_looked;
-	bool looked_in_tx;  /* ...found by look_again, inside the transaction */
 	bool lookup_wanted; /* the parcel came with a number and no events */
 	const char *carrier; /* its carrier, as looked up ("unknown" if none) */
+	const char *number;
+	pb_trace resolved;  /* the resolver's answer, asked before the transaction */
+	bool has_resolved;
+	pb_trace looked;    /* the trace the message uses, chosen inside it */
+	bool has_looked;
 } job;
 
 static void job_release(job *jb)
@@ -201,6 +203,8 @@ static void job_release(job *jb)
 	cJSON_Delete(jb->j);
 	if (jb->has_looked)
 		pb_trace_release(&jb->looked);
+	if (jb->has_resolved)
+		pb_trace_release(&jb->resolved);
 	memset(jb, 0, sizeof *jb);
 }
 
@@ -226,75 +230,90 @@ static bool from_cache(pb_ingest *ing, const char *carrier, const char *number, 
 	return ok;
 }
 
-/* Finds the trace of a parcel given only by carrier and number: a fresh
- * cached one, else a lookup, else a stale cached one marked stale. */
-static void look_up(pb_ingest *ing, job *jb, const char *carrier, const char *number,
-		    const char *phone, int64_t at, pb_ingest_stats *s)
+/* Before the transaction: asks the resolver about a parcel given only by
+ * carrier and number, unless the cache holds a fresh trace of it. The
+ * answer goes into the cache; choose_trace decides what the message
+ * uses. */
+static void ask_resolver(pb_ingest *ing, job *jb, const char *phone, int64_t at,
+			 pb_ingest_stats *s)
 {
-	pb_trace cached, fresh;
-	int64_t fetched = 0;
-	bool have = from_cache(ing, carrier, number, &cached, &fetched);
+	pb_trace fresh;
 	pb_errbuf eb;
+	char *json = NULL;
+	int64_t fetched = 0;
 	pb_err err;
 
-	if (have && fetched >= at - ing->o.cache_ttl) {
-		jb->looked = cached;
-		jb->has_looked = true;
-		s->cache_hits++;
+	if (!pb_store_track_get(ing->st, jb->carrier, jb->number, &json, &fetched, &eb)) {
+		free(json);
+		if (fetched >= at - ing->o.cache_ttl)
+			return;
+	}
+	if (!ing->o.resolve) {
+		snprintf(s->lookup_error, sizeof s->lookup_error, "no tracking lookup is configured");
 		return;
 	}
-	if (ing->o.resolve) {
-		pb_trace_init(&fresh);
-		eb.msg[0] = '\0';
-		s->lookups++;
-		err = ing->o.resolve(ing->o.resolve_ctx, carrier, number, phone, at, &fresh, &eb);
-		if (!err) {
-			cJSON *tj = pb_trace_json(&fresh);
-			char *js = tj ? cJSON_PrintUnformatted(tj) : NULL;
-			if (!fresh.fetched_at)
-				fresh.fetched_at = at;
-			/* A cache that cannot be written costs a lookup next
-			 * time, nothing more. */
-			if (js)
-				pb_store_track_put(ing->st, carrier, number, js, fresh.fetched_at, &eb);
-			free(js);
-			cJSON_Delete(tj);
-			if (have)
-				pb_trace_release(&cached);
-			jb->looked = fresh;
-			jb->has_looked = true;
-			return;
-		}
+	pb_trace_init(&fresh);
+	eb.msg[0] = '\0';
+	s->lookups++;
+	err = ing->o.resolve(ing->o.resolve_ctx, jb->carrier, jb->number, phone, at, &fresh, &eb);
+	if (err) {
+		pb_trace_release(&fresh);
 		snprintf(s->lookup_error, sizeof s->lookup_error, "%s", pb_errmsg(&eb, err));
-	} else {
-		snprintf(s->lookup_error, sizeof s->lookup_error, "no tracking lookup is configured");
+		return;
 	}
-	if (have) {
-		cached.stale = true;
-		jb->looked = cached;
-		jb->has_looked = true;
-		s->cache_hits++;
+	if (!fresh.fetched_at)
+		fresh.fetched_at = at;
+	{
+		cJSON *tj = pb_trace_json(&fresh);
+		char *js = tj ? cJSON_PrintUnformatted(tj) : NULL;
+		/* A cache that cannot be written costs a lookup next time,
+		 * nothing more. */
+		if (js)
+			pb_store_track_put(ing->st, jb->carrier, jb->number, js, fresh.fetched_at, &eb);
+		free(js);
+		cJSON_Delete(tj);
 	}
+	jb->resolved = fresh;
+	jb->has_resolved = true;
 }
 
-/* Inside the batch's transaction, a parcel still without a trace may find
- * one an earlier message of the same batch cached: so what a message
- * gets never depends on where a batch happened to start. */
-static void look_again(pb_ingest *ing, job *jb, int64_t at, pb_ingest_stats *s)
+/* Inside the transaction: the trace a number-only parcel uses is a fresh
+ * cached one, else the resolver's answer, else a stale cached one marked
+ * stale. Reading the cache here, not before, means a trace an earlier
+ * message of the same batch brought is seen: what a message gets never
+ * depends on where a batch happened to start. */
+static pb_err choose_trace(pb_ingest *ing, job *jb, int64_t at, pb_ingest_stats *s)
 {
-	const cJSON *parcel = cJSON_GetObjectItemCaseSensitive(jb->j, "parcel");
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(parcel, "number");
+	pb_trace cached;
 	int64_t fetched = 0;
+	bool have;
 
-	if (!jb->lookup_wanted || jb->has_looked)
-		return;
-	if (from_cache(ing, jb->carrier, n->valuestring, &jb->looked, &fetched)) {
-		jb->looked.stale = fetched < at - ing->o.cache_ttl;
-		jb->has_looked = jb->looked_in_tx = true;
-		s->cache_hits++;
-		return;
+	if (!jb->lookup_wanted)
+		return PB_OK;
+	if (jb->has_looked) {
+		/* A replay of the batch chooses again. */
+		pb_trace_release(&jb->looked);
+		jb->has_looked = false;
 	}
-	s->untraced++;
+	have = from_cache(ing, jb->carrier, jb->number, &cached, &fetched);
+	if (have && fetched >= at - ing->o.cache_ttl) {
+		jb->looked = cached;
+		s->cache_hits++;
+	} else if (jb->has_resolved) {
+		if (have)
+			pb_trace_release(&cached);
+		if (pb_trace_copy(&jb->looked, &jb->resolved))
+			return PB_ENOMEM;
+	} else if (have) {
+		cached.stale = true;
+		jb->looked = cached;
+		s->cache_hits++;
+	} else {
+		s->untraced++;
+		return PB_OK;
+	}
+	jb->has_looked = true;
+	return PB_OK;
 }
 
 /* Reads the payload and finds the trace, outside any transaction. */
@@ -348,7 +367,8 @@ static void prepare(pb_ingest *ing, job *jb, pb_ingest_stats *s)
 						      pb_utf8_valid(c->valuestring, strlen(c->valuestring))
 					      ? c->valuestring
 					      : "unknown";
-			look_up(ing, jb, jb->carrier, n->valuestring, phone, at.t, s);
+			jb->number = n->valuestring;
+			ask_resolver(ing, jb, phone, at.t, s);
 		}
 	}
 }
@@ -404,7 +424,8 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 		return pb_errf(eb, jb->bad_err, "%s", jb->bad);
 	if ((err = pb_case_from_json(kb, jb->j, &in, &order, &has_order, &trace, &has_trace, eb)))
 		return err;
-	look_again(ing, jb, in.now, s);
+	if ((err = choose_trace(ing, jb, in.now, s)))
+		goto out;
 	if (!has_trace && jb->has_looked)
 		in.trace = &jb->looked;
 	if ((err = pb_classify(ing->cl, in.message, strlen(in.message), &v, eb)))
@@ -562,19 +583,6 @@ static void add_stats(pb_ingest_stats *to, const pb_ingest_stats *s)
 		memcpy(to->lookup_error, s->lookup_error, sizeof to->lookup_error);
 }
 
-/* Forgets the traces look_again found in a transaction that was rolled
- * back: the cache rows they came from may be gone with it. */
-static void forget_looks(job *jobs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (jobs[i].looked_in_tx) {
-			pb_trace_release(&jobs[i].looked);
-			jobs[i].has_looked = jobs[i].looked_in_tx = false;
-		}
-}
-
 /* Writes one claimed batch in one transaction. The first pass takes no
  * savepoints: a savepoint copies every page a message touches, and
  * messages rarely fail. If one does, the pass is rolled back and replayed
@@ -608,7 +616,6 @@ again:
 		if (!careful && !fatal(err)) {
 			pb_store_rollback(st);
 			*s = start;
-			forget_looks(jobs, n);
 			careful = true;
 			goto again;
 		}
