@@ -38,6 +38,7 @@ typedef struct lint_state {
 	int lang;
 	pcre2_match_data *md;
 	pb_lint_result *out;
+	int64_t now;
 } lint_state;
 
 static void add(lint_state *st, pb_lint_code code, size_t off, size_t len, const char *detail)
@@ -212,14 +213,17 @@ static bool promise_cue(const char *t, size_t len, size_t s, size_t e)
 static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
 				     "jul", "aug", "sep", "oct", "nov", "dec"};
 
+typedef void (*promise_fn)(void *ctx, const char *t, const pb_promise *p);
+
 /* Finds time expressions that are promises and resolves each to an instant
- * in the shop's zone; flags those already past. */
-static void check_past(lint_state *st, int64_t now, int32_t off)
+ * in the shop's zone, calling fn for each. The one reader of promised times:
+ * the past_promise check and the reminders a sent reply creates both use it,
+ * so what the lint calls a promise is exactly what gets tracked. */
+static size_t scan_promises(const char *t, size_t len, int64_t now, int32_t off, promise_fn fn,
+			    void *ctx)
 {
-	const char *t = st->text;
-	size_t len = st->len, i = 0, s, e;
+	size_t i = 0, s, e, found = 0;
 	struct tm nt;
-	char detail[96];
 
 	pb_time_fields((pb_when){now, off}, &nt);
 	while (i < len) {
@@ -292,16 +296,19 @@ static void check_past(lint_state *st, int64_t now, int32_t off)
 				continue;
 			}
 		}
+		/* "6 pm", but "18:00 tomorrow" must leave the space before
+		 * the day word for the checks below. */
+		e = j;
 		while (j < len && t[j] == ' ')
 			j++;
 		if (starts(t, len, j, "pm")) {
 			pm = true;
-			j += 2;
+			e = j + 2;
 		} else if (starts(t, len, j, "am")) {
 			am = true;
-			j += 2;
+			e = j + 2;
 		}
-		e = j;
+		j = e;
 		/* Day words before or after. */
 		if (ends_before(t, s, "今天") || ends_before(t, s, "今日") || ends_before(t, s, "今晚") ||
 		    starts(t, len, j, " today") || starts(t, len, j, " tonight"))
@@ -347,19 +354,56 @@ static void check_past(lint_state *st, int64_t now, int32_t off)
 			when = midnight + (int64_t)dayoff * 86400 +
 			       (hh >= 0 ? hh * 3600 + mm * 60 : 86399);
 		}
-		if (when < now - 60) {
+		{
 			/* Include a day word just before in the span. */
-			size_t sp = s;
 			static const char *const dw[] = {"今天", "今日", "今晚", "明天", "昨天", NULL};
-			size_t k;
+			pb_promise p;
+			size_t sp = s, k;
 			for (k = 0; dw[k]; k++)
 				if (ends_before(t, s, dw[k]))
 					sp = s - strlen(dw[k]);
-			snprintf(detail, sizeof detail, "\"%.*s\"", (int)(e - sp), t + sp);
-			add(st, PB_LINT_PAST_PROMISE, sp, e - sp, detail);
+			p.when = when;
+			p.off = (uint32_t)sp;
+			p.len = (uint32_t)(e - sp);
+			fn(ctx, t, &p);
+			found++;
 		}
 		i = e > i ? e : i + 1;
 	}
+	return found;
+}
+
+static void past_promise(void *ctx, const char *t, const pb_promise *p)
+{
+	lint_state *st = ctx;
+	char detail[96];
+
+	if (p->when >= st->now - 60)
+		return;
+	snprintf(detail, sizeof detail, "\"%.*s\"", (int)p->len, t + p->off);
+	add(st, PB_LINT_PAST_PROMISE, p->off, p->len, detail);
+}
+
+typedef struct promise_out {
+	pb_promise *v;
+	size_t n, max;
+} promise_out;
+
+static void collect_promise(void *ctx, const char *t, const pb_promise *p)
+{
+	promise_out *o = ctx;
+
+	(void)t;
+	if (o->n < o->max)
+		o->v[o->n++] = *p;
+}
+
+size_t pb_lint_promises(const char *text, size_t len, int64_t now, int32_t tz_off,
+			pb_promise *out, size_t max)
+{
+	promise_out o = {out, 0, out ? max : 0};
+
+	return scan_promises(text, len, now, tz_off, collect_promise, &o);
 }
 
 /* ---- money: for the cap ---- */
@@ -588,8 +632,11 @@ pb_err pb_lint(const pb_kb *kb, const char *text, size_t len, const pb_lint_ctx 
 		}
 	}
 	check_trace(&st, ctx);
-	if (ctx->now)
-		check_past(&st, ctx->now, kb->policy ? kb->policy->tz_off : 0);
+	if (ctx->now) {
+		st.now = ctx->now;
+		scan_promises(text, len, ctx->now, kb->policy ? kb->policy->tz_off : 0, past_promise,
+			      &st);
+	}
 	if (ctx->currency)
 		check_cap(&st, ctx);
 	pcre2_match_data_free(st.md);

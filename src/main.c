@@ -19,6 +19,19 @@ static const pb_command commands[] = {
 	 pb_cmd_classify},
 	{"draft", "draft the apology-first reply to a case", pb_usage_draft, pb_cmd_draft},
 	{"lint", "check a reply text the way drafts are checked", pb_usage_lint, pb_cmd_lint},
+	{"ingest", "feed buyer messages through the pipeline into the store", pb_usage_ingest,
+	 pb_cmd_ingest},
+	{"cases", "list the cases waiting, most severe first", pb_usage_cases, pb_cmd_cases},
+	{"case", "show one case's whole timeline", pb_usage_case, pb_cmd_case},
+	{"due", "list overdue and upcoming deadlines; escalate missed ones", pb_usage_due,
+	 pb_cmd_due},
+	{"approve", "approve a case's draft, as it is or edited", pb_usage_approve, pb_cmd_approve},
+	{"reject", "reject a case's draft, saying why", pb_usage_reject, pb_cmd_reject},
+	{"escalate", "hand a case to a human", pb_usage_escalate, pb_cmd_escalate},
+	{"note", "add a note to a case for the next shift", pb_usage_note, pb_cmd_note},
+	{"resolve", "record how a case ended; schedules the check-back", pb_usage_resolve,
+	 pb_cmd_resolve},
+	{"close", "close a resolved case after checking back", pb_usage_close, pb_cmd_close},
 	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
 	{"track", "look up a parcel's trace with a tracking provider", pb_usage_track,
 	 pb_cmd_track},
@@ -61,7 +74,8 @@ static void general_help(FILE *out)
 		"  --version    show the version\n"
 		"\n"
 		"'parcelbot help COMMAND' shows a command's options.\n"
-		"Exit status: 0 success, 1 usage error, 2 bad input or knowledge base.\n");
+		"Exit status: 0 success, 1 usage error, 2 bad input or knowledge base, or\n"
+		"an operation the store refused or could not do.\n");
 }
 
 int pb_cmd_help(pb_cli *cli, int argc, char **argv)

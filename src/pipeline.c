@@ -19,7 +19,9 @@ pb_err pb_pipeline_run(const pb_kb *kb, pb_classifier *c, const pb_case_input *i
 	pb_err err;
 
 	memset(out, 0, sizeof *out);
-	if (in->message) {
+	if (in->message && in->verdict) {
+		out->verdict = *in->verdict;
+	} else if (in->message) {
 		err = pb_classify(c, in->message, strlen(in->message), &out->verdict, eb);
 		if (err)
 			return err;

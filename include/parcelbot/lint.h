@@ -61,6 +61,21 @@ typedef struct pb_lint_ctx {
 pb_err pb_lint(const struct pb_kb *kb, const char *text, size_t len, const pb_lint_ctx *ctx,
 	       pb_lint_result *out, pb_errbuf *eb);
 
+/* A time a reply promises ("今天18:00前", "by 18:00 tomorrow", "11月22日前"),
+ * resolved to an instant. */
+typedef struct pb_promise {
+	int64_t when;      /* a date without a time of day means its last minute */
+	uint32_t off, len; /* bytes of the text, with a day word just before it */
+} pb_promise;
+
+/* Finds the times text promises, read exactly as the past_promise check
+ * reads them: dates without a year and times without a date are resolved
+ * against now at the UTC offset tz_off (the shop's zone). Writes up to max
+ * promises into out, in text order, and returns how many the text holds
+ * (which may exceed max). Pure; text need not be NUL-terminated. */
+size_t pb_lint_promises(const char *text, size_t len, int64_t now, int32_t tz_off,
+			pb_promise *out, size_t max);
+
 const char *pb_lint_code_name(pb_lint_code c);
 /* [{code, start, end, text, message}], ownership to the caller. */
 struct cJSON *pb_lint_json(const pb_lint_result *r, const char *text);

@@ -26,6 +26,9 @@ typedef struct pb_case_input {
 	int64_t now;
 	int contacts;          /* the buyer's earlier contacts on the open case */
 	pb_lang lang;          /* for proactive outreach (no message to read) */
+	const pb_verdict *verdict; /* may be NULL; when set, message's verdict from
+				    * an earlier pb_classify, used as is (the store
+				    * classifies first to find the case) */
 } pb_case_input;
 
 typedef struct pb_case_result {

@@ -244,7 +244,7 @@ static void reply_shape(void **state)
 	done(k);
 	/* no order and no trace: the catch-all still answers */
 	{
-		pb_case_input in = {"t2", "快递怎么还没到", NULL, NULL, T(NOW), 0, PB_LANG_ZH};
+		pb_case_input in = {"t2", "快递怎么还没到", NULL, NULL, T(NOW), 0, PB_LANG_ZH, NULL};
 		pb_case_result r;
 		pb_errbuf eb;
 		assert_int_equal(pb_pipeline_run(tu_kb(), cl, &in, &r, &eb), PB_OK);
