@@ -83,7 +83,12 @@ typedef struct envelope {
 	char conversation[PB_STORE_MAX_NAME + 1];
 	char buyer[PB_STORE_MAX_NAME + 1];
 	const char *message;
+	const char *command; /* an agent's command, or NULL for a buyer's message */
+	const char *agent;   /* who gave the command */
+	const char *text;    /* the command's argument, "" when none */
 } envelope;
+
+static const char *const commands[] = {"send", "reject", "escalate", "note", "resolve", NULL};
 
 /* An id given as a string or an integer. */
 static pb_err id_field(const cJSON *j, const char *key, bool required, char *buf, size_t n,
@@ -135,12 +140,42 @@ static pb_err read_envelope(const pb_kb *kb, const cJSON *j, envelope *e, pb_err
 		      *p == '-' || *p == '.'))
 			return pb_errf(eb, PB_EINVAL,
 				       "channel must be lower-case letters, digits, '_', '-' or '.'");
-	v = cJSON_GetObjectItemCaseSensitive(j, "message");
-	if (!cJSON_IsString(v) || !*v->valuestring)
-		return pb_errf(eb, PB_EINVAL, "message must be a non-empty string");
-	if (!pb_utf8_valid(v->valuestring, strlen(v->valuestring)))
-		return pb_errf(eb, PB_EUTF8, "message is not valid UTF-8");
-	e->message = v->valuestring;
+	v = cJSON_GetObjectItemCaseSensitive(j, "kind");
+	if (v && !cJSON_IsNull(v) &&
+	    (!cJSON_IsString(v) ||
+	     (strcmp(v->valuestring, "message") && strcmp(v->valuestring, "command"))))
+		return pb_errf(eb, PB_EINVAL, "kind must be \"message\" or \"command\"");
+	if (v && cJSON_IsString(v) && !strcmp(v->valuestring, "command")) {
+		size_t i;
+		v = cJSON_GetObjectItemCaseSensitive(j, "command");
+		for (i = 0; cJSON_IsString(v) && commands[i]; i++)
+			if (!strcmp(v->valuestring, commands[i]))
+				e->command = commands[i];
+		if (!e->command)
+			return pb_errf(eb, PB_EINVAL,
+				       "command must be send, reject, escalate, note or resolve");
+		v = cJSON_GetObjectItemCaseSensitive(j, "agent");
+		if (v && !cJSON_IsNull(v) &&
+		    (!cJSON_IsString(v) || !*v->valuestring ||
+		     strlen(v->valuestring) > PB_STORE_MAX_NAME ||
+		     !pb_utf8_valid(v->valuestring, strlen(v->valuestring))))
+			return pb_errf(eb, PB_EINVAL, "agent must be a name of 1 to %d bytes",
+				       PB_STORE_MAX_NAME);
+		e->agent = cJSON_IsString(v) ? v->valuestring : "agent";
+		v = cJSON_GetObjectItemCaseSensitive(j, "text");
+		if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+			return pb_errf(eb, PB_EINVAL, "text must be a string");
+		e->text = cJSON_IsString(v) ? v->valuestring : "";
+		if (!pb_utf8_valid(e->text, strlen(e->text)))
+			return pb_errf(eb, PB_EUTF8, "text is not valid UTF-8");
+	} else {
+		v = cJSON_GetObjectItemCaseSensitive(j, "message");
+		if (!cJSON_IsString(v) || !*v->valuestring)
+			return pb_errf(eb, PB_EINVAL, "message must be a non-empty string");
+		if (!pb_utf8_valid(v->valuestring, strlen(v->valuestring)))
+			return pb_errf(eb, PB_EUTF8, "message is not valid UTF-8");
+		e->message = v->valuestring;
+	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "now");
 	if (v && !cJSON_IsNull(v) &&
 	    (!cJSON_IsString(v) || pb_time_parse(v->valuestring, kb->policy->tz_off, &w)))
@@ -191,6 +226,9 @@ typedef struct job {
 	bool lookup_wanted; /* the parcel came with a number and no events */
 	const char *carrier; /* its carrier, as looked up ("unknown" if none) */
 	const char *number;
+	const char *phone;  /* the recipient's last 4 digits, or NULL */
+	int64_t at;         /* when the buyer wrote */
+	bool ask;           /* the cache has no fresh trace: look it up */
 	pb_trace resolved;  /* the resolver's answer, asked before the transaction */
 	bool has_resolved;
 	pb_trace looked;    /* the trace the message uses, chosen inside it */
@@ -230,51 +268,123 @@ static bool from_cache(pb_ingest *ing, const char *carrier, const char *number, 
 	return ok;
 }
 
-/* Before the transaction: asks the resolver about a parcel given only by
- * carrier and number, unless the cache holds a fresh trace of it. The
- * answer goes into the cache; choose_trace decides what the message
- * uses. */
-static void ask_resolver(pb_ingest *ing, job *jb, const char *phone, int64_t at,
-			 pb_ingest_stats *s)
+/* Before the transaction: whether a parcel given only by carrier and
+ * number needs a lookup, i.e. the cache holds no fresh trace of it. */
+static bool needs_lookup(pb_ingest *ing, const job *jb)
 {
-	pb_trace fresh;
 	pb_errbuf eb;
 	char *json = NULL;
 	int64_t fetched = 0;
-	pb_err err;
 
 	if (!pb_store_track_get(ing->st, jb->carrier, jb->number, &json, &fetched, &eb)) {
 		free(json);
-		if (fetched >= at - ing->o.cache_ttl)
-			return;
+		if (fetched >= jb->at - ing->o.cache_ttl)
+			return false;
 	}
-	if (!ing->o.resolve) {
+	return true;
+}
+
+/* Keeps a looked-up trace: in the cache, and with every job that asked
+ * for it. A cache that cannot be written costs a lookup next time,
+ * nothing more. */
+static void keep_resolved(pb_ingest *ing, job *jb, pb_trace *fresh)
+{
+	cJSON *tj;
+	char *js;
+	pb_errbuf eb;
+
+	if (!fresh->fetched_at)
+		fresh->fetched_at = jb->at;
+	tj = pb_trace_json(fresh);
+	js = tj ? cJSON_PrintUnformatted(tj) : NULL;
+	if (js)
+		pb_store_track_put(ing->st, jb->carrier, jb->number, js, fresh->fetched_at, &eb);
+	free(js);
+	cJSON_Delete(tj);
+	jb->resolved = *fresh;
+	jb->has_resolved = true;
+}
+
+static bool same_parcel(const job *a, const job *b)
+{
+	return !strcmp(a->carrier, b->carrier) && !strcmp(a->number, b->number);
+}
+
+/* Before the transaction: looks up every number-only parcel of the batch
+ * the cache cannot answer, each once, all at once when the resolver can
+ * batch. */
+static void resolve_batch(pb_ingest *ing, job *jobs, size_t n, pb_ingest_stats *s)
+{
+	pb_ingest_lookup *l;
+	size_t *of, m = 0, i, k;
+
+	for (i = 0; i < n; i++)
+		if (jobs[i].lookup_wanted && !jobs[i].bad[0])
+			jobs[i].ask = needs_lookup(ing, &jobs[i]);
+	for (i = 0; i < n; i++)
+		m += jobs[i].ask;
+	if (!m)
+		return;
+	if (!ing->o.resolve && !ing->o.resolve_many) {
 		snprintf(s->lookup_error, sizeof s->lookup_error, "no tracking lookup is configured");
 		return;
 	}
-	pb_trace_init(&fresh);
-	eb.msg[0] = '\0';
-	s->lookups++;
-	err = ing->o.resolve(ing->o.resolve_ctx, jb->carrier, jb->number, phone, at, &fresh, &eb);
-	if (err) {
-		pb_trace_release(&fresh);
-		snprintf(s->lookup_error, sizeof s->lookup_error, "%s", pb_errmsg(&eb, err));
+	l = calloc(m, sizeof *l);
+	of = calloc(m, sizeof *of);
+	if (!l || !of) {
+		free(l);
+		free(of);
+		snprintf(s->lookup_error, sizeof s->lookup_error, "out of memory");
 		return;
 	}
-	if (!fresh.fetched_at)
-		fresh.fetched_at = at;
-	{
-		cJSON *tj = pb_trace_json(&fresh);
-		char *js = tj ? cJSON_PrintUnformatted(tj) : NULL;
-		/* A cache that cannot be written costs a lookup next time,
-		 * nothing more. */
-		if (js)
-			pb_store_track_put(ing->st, jb->carrier, jb->number, js, fresh.fetched_at, &eb);
-		free(js);
-		cJSON_Delete(tj);
+	m = 0;
+	for (i = 0; i < n; i++) {
+		if (!jobs[i].ask)
+			continue;
+		for (k = 0; k < m && !same_parcel(&jobs[of[k]], &jobs[i]); k++)
+			;
+		if (k < m)
+			continue; /* asked already for an earlier message */
+		of[m] = i;
+		l[m].carrier = jobs[i].carrier;
+		l[m].number = jobs[i].number;
+		l[m].phone_last4 = jobs[i].phone;
+		pb_trace_init(&l[m].trace);
+		m++;
 	}
-	jb->resolved = fresh;
-	jb->has_resolved = true;
+	s->lookups += m;
+	if (ing->o.resolve_many) {
+		ing->o.resolve_many(ing->o.resolve_ctx, l, m, jobs[of[0]].at);
+	} else {
+		for (k = 0; k < m; k++) {
+			l[k].eb.msg[0] = '\0';
+			l[k].err = ing->o.resolve(ing->o.resolve_ctx, l[k].carrier, l[k].number,
+						  l[k].phone_last4, jobs[of[k]].at, &l[k].trace,
+						  &l[k].eb);
+		}
+	}
+	for (k = 0; k < m; k++) {
+		if (l[k].err) {
+			snprintf(s->lookup_error, sizeof s->lookup_error, "%s",
+				 pb_errmsg(&l[k].eb, l[k].err));
+			pb_trace_release(&l[k].trace);
+			continue;
+		}
+		/* Later messages about the same parcel share the answer. */
+		for (i = of[k] + 1; i < n; i++) {
+			pb_trace copy;
+			if (!jobs[i].ask || !same_parcel(&jobs[i], &jobs[of[k]]) ||
+			    pb_trace_copy(&copy, &l[k].trace))
+				continue;
+			if (!copy.fetched_at)
+				copy.fetched_at = jobs[of[k]].at;
+			jobs[i].resolved = copy;
+			jobs[i].has_resolved = true;
+		}
+		keep_resolved(ing, &jobs[of[k]], &l[k].trace);
+	}
+	free(l);
+	free(of);
 }
 
 /* Inside the transaction: the trace a number-only parcel uses is a fresh
@@ -316,7 +426,15 @@ static pb_err choose_trace(pb_ingest *ing, job *jb, int64_t at, pb_ingest_stats 
 	return PB_OK;
 }
 
-/* Reads the payload and finds the trace, outside any transaction. */
+static bool is_command(const cJSON *j)
+{
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
+
+	return cJSON_IsString(k) && !strcmp(k->valuestring, "command");
+}
+
+/* Reads the payload and sees whether its parcel needs a lookup, outside
+ * any transaction. */
 static void prepare(pb_ingest *ing, job *jb, pb_ingest_stats *s)
 {
 	const cJSON *parcel, *order, *v;
@@ -331,10 +449,21 @@ static void prepare(pb_ingest *ing, job *jb, pb_ingest_stats *s)
 		snprintf(jb->bad, sizeof jb->bad, "the event is not valid JSON");
 		return;
 	}
+	if (ing->o.enrich && !is_command(jb->j)) {
+		pb_err err = ing->o.enrich(ing->o.enrich_ctx, jb->j, jb->row.received_at, &eb);
+		if (err) {
+			s->enrich_failed++;
+			snprintf(s->enrich_error, sizeof s->enrich_error, "event %s: %s",
+				 jb->row.external_id, pb_errmsg(&eb, err));
+		}
+		eb.msg[0] = '\0';
+	}
 	if ((jb->bad_err = read_envelope(ing->kb, jb->j, &jb->e, &eb))) {
 		snprintf(jb->bad, sizeof jb->bad, "%s", eb.msg);
 		return;
 	}
+	if (jb->e.command)
+		return;
 	v = cJSON_GetObjectItemCaseSensitive(jb->j, "now");
 	if (!v || cJSON_IsNull(v)) {
 		/* The buyer wrote when the event arrived. */
@@ -368,7 +497,8 @@ static void prepare(pb_ingest *ing, job *jb, pb_ingest_stats *s)
 					      ? c->valuestring
 					      : "unknown";
 			jb->number = n->valuestring;
-			ask_resolver(ing, jb, phone, at.t, s);
+			jb->phone = phone;
+			jb->at = at.t;
 		}
 	}
 }
@@ -392,6 +522,50 @@ static bool permanent(pb_err err)
 static bool fatal(pb_err err)
 {
 	return err == PB_EDB || err == PB_EIO || err == PB_ENOMEM;
+}
+
+/* An agent's command from the channel, on the conversation's case. */
+static pb_err process_command(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats *s,
+			      pb_errbuf *eb)
+{
+	const envelope *e = &jb->e;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(jb->j, "now");
+	pb_store_case c;
+	pb_when at = {now, ing->kb->policy->tz_off};
+	pb_err err;
+
+	if (cJSON_IsString(v) && pb_time_parse(v->valuestring, ing->kb->policy->tz_off, &at))
+		at.t = now;
+	err = pb_store_case_for_conversation(ing->st, e->channel, e->conversation, &c, eb);
+	if (err == PB_ENOTFOUND)
+		return pb_errf(eb, PB_ENOTFOUND, "/%s: conversation %s has no open case", e->command,
+			       e->conversation);
+	if (err)
+		return err;
+	if (!strcmp(e->command, "send")) {
+		pb_case_approval ap;
+		err = pb_case_approve(ing->st, ing->kb, c.id, 0, *e->text ? e->text : NULL, e->agent,
+				      at.t, &ap, eb);
+	} else if (!strcmp(e->command, "reject")) {
+		err = pb_case_reject(ing->st, c.id, e->text, e->agent, at.t, eb);
+	} else if (!strcmp(e->command, "escalate")) {
+		err = pb_case_escalate(ing->st, c.id, *e->text ? e->text : NULL, e->agent, at.t, eb);
+	} else if (!strcmp(e->command, "note")) {
+		err = pb_case_note(ing->st, c.id, e->text, e->agent, at.t, NULL, eb);
+	} else if (!pb_case_outcome_valid(e->text)) {
+		err = pb_errf(eb, PB_EINVAL, "/resolve: the outcome must be one of %s",
+			      pb_case_outcomes());
+	} else {
+		err = pb_case_resolve(ing->st, ing->kb, c.id, e->text, e->agent, at.t, eb);
+	}
+	pb_store_case_release(&c);
+	/* A refusal is about this command, not a race between workers: keep
+	 * it with the event for the agent and the operator to read. */
+	if (err == PB_ESTATE)
+		err = PB_EINVAL;
+	if (!err)
+		s->commands++;
+	return err;
 }
 
 /* Everything one message causes. Runs inside a savepoint. */
@@ -422,6 +596,8 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 		return err; /* PB_ESTATE: another worker did it */
 	if (jb->bad[0])
 		return pb_errf(eb, jb->bad_err, "%s", jb->bad);
+	if (e->command)
+		return process_command(ing, jb, now, s, eb);
 	if ((err = pb_case_from_json(kb, jb->j, &in, &order, &has_order, &trace, &has_trace, eb)))
 		return err;
 	if ((err = choose_trace(ing, jb, in.now, s)))
@@ -579,8 +755,12 @@ static void add_stats(pb_ingest_stats *to, const pb_ingest_stats *s)
 	to->cache_hits += s->cache_hits;
 	to->lookups += s->lookups;
 	to->untraced += s->untraced;
+	to->commands += s->commands;
+	to->enrich_failed += s->enrich_failed;
 	if (s->lookup_error[0])
 		memcpy(to->lookup_error, s->lookup_error, sizeof to->lookup_error);
+	if (s->enrich_error[0])
+		memcpy(to->enrich_error, s->enrich_error, sizeof to->enrich_error);
 }
 
 /* Writes one claimed batch in one transaction. The first pass takes no
@@ -680,6 +860,7 @@ pb_err pb_ingest_process(pb_ingest *ing, int64_t now, size_t max, size_t *done, 
 			prepare(ing, &jobs[i], &s);
 		}
 		free(rows.v);
+		resolve_batch(ing, jobs, rows.n, &s);
 		err = write_batch(ing, jobs, rows.n, now, &s, eb);
 		if (!err) {
 			add_stats(&ing->stats, &s);

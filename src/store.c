@@ -293,6 +293,15 @@ pb_err pb_store_case_find_open(pb_store *st, const char *scope, const char *kind
 	return st->ops->case_find_open(st, scope, kind, out, eb);
 }
 
+pb_err pb_store_case_for_conversation(pb_store *st, const char *channel,
+				     const char *conversation, pb_store_case *out, pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	CHECK(name_ok(channel, "channel", eb));
+	CHECK(name_ok(conversation, "conversation", eb));
+	return st->ops->case_for_conversation(st, channel, conversation, out, eb);
+}
+
 pb_err pb_store_case_list(pb_store *st, const pb_store_case_filter *f, pb_store_cases *out,
 			  pb_errbuf *eb)
 {

@@ -48,6 +48,9 @@ struct pb_store_ops {
 	pb_err (*case_get)(pb_store *st, pb_id id, pb_store_case *out, pb_errbuf *eb);
 	pb_err (*case_find_open)(pb_store *st, const char *scope, const char *kind,
 				 pb_store_case *out, pb_errbuf *eb);
+	pb_err (*case_for_conversation)(pb_store *st, const char *channel,
+					const char *conversation, pb_store_case *out,
+					pb_errbuf *eb);
 	pb_err (*case_list)(pb_store *st, const pb_store_case_filter *f, pb_store_cases *out,
 			    pb_errbuf *eb);
 	pb_err (*event_add)(pb_store *st, const pb_store_event *e, pb_id *id, pb_errbuf *eb);

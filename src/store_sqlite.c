@@ -270,6 +270,7 @@ enum {
 	S_CASE_GET,
 	S_CASE_OPEN,
 	S_CASE_OPEN_ANY,
+	S_CASE_FOR_CONV,
 	S_CASE_LIST,
 	S_EVENT_ADD,
 	S_EVENT_LIST,
@@ -371,6 +372,10 @@ static const char *const sql[S_COUNT_] = {
 	[S_CASE_OPEN] = "SELECT " CASE_COLS " WHERE c.scope = ?1 AND c.kind = ?2 AND c.state <> 'closed'",
 	[S_CASE_OPEN_ANY] = "SELECT " CASE_COLS " WHERE c.scope = ?1 AND c.state <> 'closed'"
 			    " ORDER BY c.updated_at DESC, c.id DESC LIMIT 1",
+	[S_CASE_FOR_CONV] = "SELECT " CASE_COLS " WHERE v.channel = ?1 AND v.external_id = ?2"
+			    " AND c.state <> 'closed' ORDER BY EXISTS (SELECT 1 FROM drafts d"
+			    " WHERE d.case_id = c.id AND d.state IN ('pending', 'escalated')) DESC,"
+			    " c.updated_at DESC, c.id DESC LIMIT 1",
 	[S_CASE_LIST] = "SELECT " CASE_COLS
 			" WHERE (?1 IS NULL OR (?1 = 'open' AND c.state <> 'closed') OR c.state = ?1)"
 			" AND c.severity >= ?2 ORDER BY c.severity DESC, c.updated_at, c.id LIMIT ?3",
@@ -1259,6 +1264,22 @@ static pb_err sq_case_find_open(pb_store *st, const char *scope, const char *kin
 	if (kind)
 		bind_str(s, 2, kind);
 	err = run_one(q, s, "finding an open case", out, row_case, eb);
+	if (err)
+		pb_store_case_release(out);
+	return err;
+}
+
+static pb_err sq_case_for_conversation(pb_store *st, const char *channel,
+				       const char *conversation, pb_store_case *out, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_CASE_FOR_CONV);
+	bind_str(s, 1, channel);
+	bind_str(s, 2, conversation);
+	err = run_one(q, s, "finding a conversation's case", out, row_case, eb);
 	if (err)
 		pb_store_case_release(out);
 	return err;
@@ -2201,6 +2222,7 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.case_update = sq_case_update,
 	.case_get = sq_case_get,
 	.case_find_open = sq_case_find_open,
+	.case_for_conversation = sq_case_for_conversation,
 	.case_list = sq_case_list,
 	.event_add = sq_event_add,
 	.event_list = sq_event_list,

@@ -20,6 +20,14 @@
  * carrier and number is looked up: in the tracking cache, then through the
  * resolver. history.contacts is ignored: the store knows the contacts.
  *
+ * An event may instead be an agent's command given in the channel (see
+ * channel.h): {"kind": "command", "channel", "message_id", "conversation",
+ * "agent", "command": send|reject|escalate|note|resolve, "text", "now"}.
+ * It acts on the conversation's case (pb_store_case_for_conversation)
+ * exactly as the matching pb_case_* call; one the case refuses (no draft
+ * waiting, a state that does not allow it) is kept in the inbox with the
+ * reason as its error.
+ *
  * A pb_ingest uses one store handle and one classifier: one per thread.
  */
 #ifndef PARCELBOT_INGEST_H
@@ -34,12 +42,34 @@
 #include "parcelbot/trace.h"
 
 struct pb_kb;
+struct cJSON;
 
 /* Looks up a parcel's trace. Fills out (the caller releases it) or returns
  * an error with a message in eb. Called outside any store transaction, so
  * a slow lookup holds up no other writer. */
 typedef pb_err (*pb_trace_resolver)(void *ctx, const char *carrier, const char *number,
 				    const char *phone_last4, int64_t now, pb_trace *out,
+				    pb_errbuf *eb);
+
+/* One number-only parcel of a batch to look up: carrier, number and the
+ * recipient's phone digits (may be NULL) in; trace (released by ingest),
+ * err and eb out. */
+typedef struct pb_ingest_lookup {
+	const char *carrier, *number, *phone_last4;
+	pb_trace trace;
+	pb_err err;
+	pb_errbuf eb;
+} pb_ingest_lookup;
+
+/* Looks up n parcels at once (a provider batches them, and they overlap
+ * instead of queueing); each entry gets its own answer. Called outside
+ * any store transaction. */
+typedef void (*pb_trace_resolver_many)(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now);
+
+/* Completes a message event before it is processed, outside any store
+ * transaction: fills in the order and parcel from an order source, say.
+ * A failure is counted and logged, and the event goes on as it was. */
+typedef pb_err (*pb_event_enricher)(void *ctx, struct cJSON *event, int64_t now,
 				    pb_errbuf *eb);
 
 typedef struct pb_ingest_opts {
@@ -53,7 +83,10 @@ typedef struct pb_ingest_opts {
 	int max_attempts;        /* an event failing this often is given up;
 				  * default 3 (bad input: at once) */
 	pb_trace_resolver resolve; /* NULL: the tracking cache only */
-	void *resolve_ctx;
+	pb_trace_resolver_many resolve_many; /* preferred over resolve when set */
+	void *resolve_ctx;          /* for either */
+	pb_event_enricher enrich;   /* NULL: events are taken as they are */
+	void *enrich_ctx;
 } pb_ingest_opts;
 
 typedef struct pb_ingest_stats {
@@ -70,7 +103,10 @@ typedef struct pb_ingest_stats {
 	size_t cache_hits; /* traces served by the tracking cache */
 	size_t lookups;    /* resolver calls */
 	size_t untraced;   /* parcels drafted without a trace: nothing found */
+	size_t commands;   /* agents' commands carried out */
+	size_t enrich_failed; /* events the enricher could not complete */
 	char lookup_error[256]; /* the last resolver failure, for a summary */
+	char enrich_error[256]; /* the last enricher failure */
 } pb_ingest_stats;
 
 typedef struct pb_ingest pb_ingest;

@@ -187,6 +187,12 @@ pb_err pb_store_case_get(pb_store *st, pb_id id, pb_store_case *out, pb_errbuf *
  * most recently updated such case of the scope. PB_ENOTFOUND when none. */
 pb_err pb_store_case_find_open(pb_store *st, const char *scope, const char *kind,
 			       pb_store_case *out, pb_errbuf *eb);
+/* The conversation's case an agent's command there is about: the open
+ * case with a draft waiting, else the most recently active open one.
+ * PB_ENOTFOUND when the conversation has no open case. */
+pb_err pb_store_case_for_conversation(pb_store *st, const char *channel,
+				      const char *conversation, pb_store_case *out,
+				      pb_errbuf *eb);
 /* Cases by severity (highest first), then longest waiting first. */
 pb_err pb_store_case_list(pb_store *st, const pb_store_case_filter *f, pb_store_cases *out,
 			  pb_errbuf *eb);

@@ -399,6 +399,149 @@ static void test_cache_within_batch(void **state)
 	pb_store_draft_release(&d);
 }
 
+/* Agents' commands given in the channel act on the conversation's case. */
+static void test_commands(void **state)
+{
+	fx *f = *state;
+	const pb_ingest_stats *s = pb_ingest_get_stats(f->ing);
+	pb_store_case c;
+	pb_store_inbox_row row;
+	pb_store_decisions ds;
+	pb_errbuf eb;
+
+	assert_int_equal(accept(f,
+				"{\"message_id\":\"m1\",\"conversation\":\"c1\",\"channel\":\"chatwoot\","
+				"\"message\":\"物流三天没更新了\",\"now\":\"" NOW "\","
+				"\"order\":{\"id\":\"A1\"},\"parcel\":{\"carrier\":\"zto\","
+				"\"number\":\"753\",\"events\":[{\"time\":\"2026-11-17T08:00:00+08:00\","
+				"\"location\":\"杭州转运中心\",\"description\":\"到达\",\"state\":\"in_transit\"}]}}",
+				&eb),
+			 PB_OK);
+	assert_int_equal(process(f, T(NOW)), 1);
+	/* A command without a known command word is refused at the door. */
+	assert_int_equal(accept(f,
+				"{\"kind\":\"command\",\"message_id\":\"n0\",\"conversation\":\"c1\","
+				"\"channel\":\"chatwoot\",\"command\":\"launch\"}",
+				&eb),
+			 PB_EINVAL);
+	assert_int_equal(accept(f,
+				"{\"kind\":\"command\",\"message_id\":\"n1\",\"conversation\":\"c1\","
+				"\"channel\":\"chatwoot\",\"agent\":\"li\",\"command\":\"note\","
+				"\"text\":\"asked ZTO\",\"now\":\"" NOW "\"}",
+				&eb),
+			 PB_OK);
+	assert_int_equal(accept(f,
+				"{\"kind\":\"command\",\"message_id\":\"n2\",\"conversation\":\"c1\","
+				"\"channel\":\"chatwoot\",\"agent\":\"li\",\"command\":\"send\","
+				"\"text\":\"\",\"now\":\"" NOW "\"}",
+				&eb),
+			 PB_OK);
+	/* A second /send finds no draft waiting: kept with its reason. */
+	assert_int_equal(accept(f,
+				"{\"kind\":\"command\",\"message_id\":\"n3\",\"conversation\":\"c1\","
+				"\"channel\":\"chatwoot\",\"agent\":\"li\",\"command\":\"send\"}",
+				&eb),
+			 PB_OK);
+	/* A conversation with no case. */
+	assert_int_equal(accept(f,
+				"{\"kind\":\"command\",\"message_id\":\"n4\",\"conversation\":\"c9\","
+				"\"channel\":\"chatwoot\",\"command\":\"escalate\"}",
+				&eb),
+			 PB_OK);
+	assert_int_equal(process(f, T(NOW) + 60), 4);
+	assert_int_equal(s->commands, 2);
+	assert_int_equal(s->failed, 2);
+	assert_int_equal(pb_store_case_get(f->st, 1, &c, &eb), PB_OK);
+	assert_string_equal(c.state, "sent");
+	pb_store_case_release(&c);
+	assert_int_equal(pb_store_decision_list(f->st, 1, &ds, &eb), PB_OK);
+	assert_int_equal(ds.n, 1);
+	assert_string_equal(ds.v[0].agent, "li");
+	pb_store_decisions_release(&ds);
+	assert_int_equal(pb_store_inbox_get(f->st, 5, &row, &eb), PB_OK);
+	assert_non_null(row.error);
+	assert_non_null(strstr(row.error, "c9"));
+	pb_store_inbox_row_release(&row);
+}
+
+typedef struct many {
+	int calls;
+	size_t asked;
+} many;
+
+static void fake_resolve_many(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now)
+{
+	many *m = ctx;
+	size_t i;
+
+	m->calls++;
+	m->asked += n;
+	for (i = 0; i < n; i++) {
+		pb_when w = {now - 3600, 8 * 3600};
+		l[i].trace.carrier = strdup(l[i].carrier);
+		l[i].trace.number = strdup(l[i].number);
+		l[i].trace.provider = strdup("fake");
+		l[i].trace.found = true;
+		l[i].err = pb_trace_add(&l[i].trace, w, "上海", "快件已发往【上海】", "",
+					PB_ST_IN_TRANSIT, PB_EX_NONE);
+	}
+}
+
+/* The enricher finds the parcel from the order id in the text. */
+static pb_err fake_enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(ev, "message");
+	cJSON *p;
+
+	(void)ctx;
+	(void)now;
+	if (!strstr(m->valuestring, "B7"))
+		return pb_errf(eb, PB_ENOTFOUND, "no order in the text");
+	cJSON_DeleteItemFromObjectCaseSensitive(ev, "parcel");
+	p = cJSON_AddObjectToObject(ev, "parcel");
+	cJSON_AddStringToObject(p, "carrier", "yto");
+	cJSON_AddStringToObject(p, "number", "YT7");
+	return PB_OK;
+}
+
+/* One batched lookup per batch, each parcel once; enrichment first. */
+static void test_resolve_many_and_enrich(void **state)
+{
+	fx *f = calloc(1, sizeof *f);
+	pb_store_opts o = {true, 0, 0};
+	pb_ingest_opts io;
+	many m = {0, 0};
+	pb_errbuf eb;
+	char path[512], line[512];
+	int i;
+
+	(void)state;
+	f->dir = tu_mkdtemp();
+	snprintf(path, sizeof path, "%s/m.db", f->dir);
+	memset(&io, 0, sizeof io);
+	io.resolve_many = fake_resolve_many;
+	io.resolve_ctx = &m;
+	io.enrich = fake_enrich;
+	assert_int_equal(pb_store_open(path, &o, &f->st, &eb), PB_OK);
+	assert_int_equal(pb_ingest_new(tu_kb(), f->st, &io, &f->ing, &eb), PB_OK);
+	for (i = 0; i < 6; i++) {
+		snprintf(line, sizeof line,
+			 "{\"message_id\":\"m%d\",\"conversation\":\"c%d\",\"message\":\"order B7 "
+			 "where is my parcel?\",\"now\":\"" NOW "\",\"parcel\":{\"carrier\":\"zto\","
+			 "\"number\":\"N%d\"}}",
+			 i, i, i % 3);
+		assert_int_equal(accept(f, line, &eb), PB_OK);
+	}
+	assert_int_equal(accept(f, "{\"message_id\":\"x\",\"conversation\":\"c\",\"message\":"
+				   "\"where is it\",\"now\":\"" NOW "\"}", &eb), PB_OK);
+	assert_int_equal(process(f, T(NOW)), 7);
+	assert_int_equal(m.calls, 1);
+	/* The enricher replaced the parcels: YT7 once, whatever the count. */
+	assert_int_equal(m.asked, 1);
+	assert_int_equal(pb_ingest_get_stats(f->ing)->enrich_failed, 1);
+	*state = f;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +551,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claims_respected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_within_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup_small_batches, teardown),
+		cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
+		cmocka_unit_test_teardown(test_resolve_many_and_enrich, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
