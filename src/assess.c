@@ -144,7 +144,9 @@ pb_err pb_assess(const pb_kb *kb, const pb_trace *trace, const pb_order *order, 
 	out->stale = trace->stale;
 	if (!trace->n_events) {
 		out->state = PB_ST_UNKNOWN;
-		if (out->hours_since_shipped >= th->no_trace)
+		/* A lookup that failed (stale, nothing cached) is no proof
+		 * the carrier has no record. */
+		if (out->hours_since_shipped >= th->no_trace && !trace->stale)
 			out->anomalies |= 1u << PB_AN_NO_TRACE;
 		return PB_OK;
 	}

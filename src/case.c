@@ -1229,6 +1229,23 @@ static int tl_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+void pb_case_draft_fields(cJSON *x, const pb_store_draft *d, int32_t off)
+{
+	cJSON_AddNumberToObject(x, "version", d->version);
+	cJSON_AddStringToObject(x, "state", d->state);
+	cJSON_AddNumberToObject(x, "severity", d->severity);
+	cJSON_AddStringToObject(x, "action", d->action);
+	cJSON_AddStringToObject(x, "lang", d->lang);
+	add_str(x, "template", d->template_id);
+	cJSON_AddStringToObject(x, "reply", d->text ? d->text : "");
+	add_str(x, "brief", d->brief);
+	add_raw(x, "compensation", d->compensation);
+	add_time(x, "follow_up_due", d->follow_up_due, off);
+	add_raw(x, "checklist", d->checklist);
+	add_raw(x, "reasons", d->reasons);
+	add_raw(x, "lint", d->lint);
+}
+
 pb_err pb_case_json(pb_store *st, const pb_kb *kb, pb_id case_id, cJSON **out, pb_errbuf *eb)
 {
 	int32_t off = tz(kb);
@@ -1329,18 +1346,7 @@ pb_err pb_case_json(pb_store *st, const pb_kb *kb, pb_id case_id, cJSON **out, p
 		cJSON *x = tl_add(&tl, "draft", d->created_at, 3, d->id, off);
 		if (!x)
 			break;
-		cJSON_AddNumberToObject(x, "version", d->version);
-		cJSON_AddStringToObject(x, "state", d->state);
-		cJSON_AddNumberToObject(x, "severity", d->severity);
-		cJSON_AddStringToObject(x, "action", d->action);
-		add_str(x, "template", d->template_id);
-		cJSON_AddStringToObject(x, "reply", d->text);
-		add_str(x, "brief", d->brief);
-		add_raw(x, "compensation", d->compensation);
-		add_time(x, "follow_up_due", d->follow_up_due, off);
-		add_raw(x, "checklist", d->checklist);
-		add_raw(x, "reasons", d->reasons);
-		add_raw(x, "lint", d->lint);
+		pb_case_draft_fields(x, d, off);
 	}
 	for (i = 0; i < dcs.n; i++) {
 		const pb_store_decision *d = &dcs.v[i];

@@ -485,7 +485,9 @@ static pb_err compose(draft_ctx *d)
 	pb_buf_puts(&id, prim->id);
 	piece(d, pv->part[PB_PART_OPEN], &text);
 	piece(d, pv->part[PB_PART_FACTS], &text);
-	if (d->a->stale)
+	if (d->a->stale && !d->a->has_trace)
+		piece(d, pick_text(d, &d->rp->untraced[d->lang], "untraced"), &text);
+	else if (d->a->stale)
 		piece(d, pick_text(d, &d->rp->stale[d->lang], "stale"), &text);
 	piece(d, pv->part[PB_PART_ACTION], &text);
 	/* Secondary problems get their facts and actions too, not a second

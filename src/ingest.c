@@ -578,7 +578,7 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 	pb_case_input in;
 	pb_case_result r;
 	pb_order order;
-	pb_trace trace;
+	pb_trace trace, unknown;
 	pb_verdict v;
 	pb_store_case c;
 	pb_case_join how = PB_JOIN_NONE;
@@ -592,6 +592,7 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 	memset(&c, 0, sizeof c);
 	pb_order_init(&order);
 	pb_trace_init(&trace);
+	pb_trace_init(&unknown);
 	if ((err = pb_store_inbox_done(st, jb->row.id, now, eb)))
 		return err; /* PB_ESTATE: another worker did it */
 	if (jb->bad[0])
@@ -602,8 +603,16 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 		return err;
 	if ((err = choose_trace(ing, jb, in.now, s)))
 		goto out;
-	if (!has_trace && jb->has_looked)
+	if (!has_trace && jb->has_looked) {
 		in.trace = &jb->looked;
+	} else if (!has_trace && jb->lookup_wanted) {
+		/* The parcel exists but its trace could not be had: it has
+		 * shipped, and the draft must not claim where it is. */
+		unknown.carrier = (char *)jb->carrier;
+		unknown.number = (char *)jb->number;
+		unknown.stale = true;
+		in.trace = &unknown;
+	}
 	if ((err = pb_classify(ing->cl, in.message, strlen(in.message), &v, eb)))
 		goto out;
 	in.verdict = &v;
@@ -651,7 +660,7 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 			   : cJSON_IsString(nj) ? nj->valuestring
 						: NULL;
 		if (p.number && *p.number) {
-			if (in.trace) {
+			if (in.trace && in.trace != &unknown) {
 				js = json_take(pb_trace_json(in.trace));
 				js2 = json_take(pb_assessment_json(&r.assessment, in.trace));
 				if (!js || !js2) {

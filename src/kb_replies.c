@@ -82,6 +82,7 @@ void pb_replies_free(pb_replies *r)
 		texts_free(&r->apology[l]);
 		texts_free(&r->peak[l]);
 		texts_free(&r->stale[l]);
+		texts_free(&r->untraced[l]);
 		texts_free(&r->brief[l]);
 		for (i = 0; i < PB_ST_COUNT_; i++)
 			free(r->state_name[i][l]);
@@ -474,7 +475,7 @@ static int cmp_names(const void *a, const void *b)
 static void load_common(pb_kbl *L)
 {
 	static const char *const top[] = {"priority", "names", "offers", "coupon", "apology", "peak",
-					  "stale", "brief", "checklist", NULL};
+					  "stale", "untraced", "brief", "checklist", NULL};
 	static const char *const nkeys[] = {"states", "places", "upgrade_carrier", NULL};
 	pb_replies *r = L->kb->replies;
 	pb_ydoc doc;
@@ -584,6 +585,7 @@ static void load_common(pb_kbl *L)
 	TEXTS("apology", apology);
 	TEXTS("peak", peak);
 	TEXTS("stale", stale);
+	TEXTS("untraced", untraced);
 	TEXTS("brief", brief);
 #undef TEXTS
 	/* The apology added to a draft that lacks one must itself apologise. */

@@ -15,6 +15,8 @@ static const char usage_help[] =
 	"Shows the list of commands, or the full help of one command.\n";
 
 static const pb_command commands[] = {
+	{"serve", "run the daemon beside the shop's chat: webhooks, API, drafts", pb_usage_serve,
+	 pb_cmd_serve},
 	{"classify", "recognise the logistics problem in buyer messages", pb_usage_classify,
 	 pb_cmd_classify},
 	{"draft", "draft the apology-first reply to a case", pb_usage_draft, pb_cmd_draft},

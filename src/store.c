@@ -196,6 +196,15 @@ pb_err pb_store_message_add(pb_store *st, const pb_store_message *m, pb_id *id, 
 	return st->ops->message_add(st, m, id, eb);
 }
 
+pb_err pb_store_message_get(pb_store *st, const char *channel, const char *external_id,
+			    pb_store_message *out, pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	CHECK(name_ok(channel, "channel", eb));
+	CHECK(name_ok(external_id, "message id", eb));
+	return st->ops->message_get(st, channel, external_id, out, eb);
+}
+
 pb_err pb_store_message_list(pb_store *st, pb_id case_id, pb_store_messages *out, pb_errbuf *eb)
 {
 	memset(out, 0, sizeof *out);

@@ -33,6 +33,8 @@ struct pb_store_ops {
 	pb_err (*conversation_upsert)(pb_store *st, const char *channel, const char *conversation,
 				      const char *buyer, int64_t at, pb_id *id, pb_errbuf *eb);
 	pb_err (*message_add)(pb_store *st, const pb_store_message *m, pb_id *id, pb_errbuf *eb);
+	pb_err (*message_get)(pb_store *st, const char *channel, const char *external_id,
+			      pb_store_message *out, pb_errbuf *eb);
 	pb_err (*message_list)(pb_store *st, pb_id case_id, pb_store_messages *out, pb_errbuf *eb);
 	pb_err (*order_put)(pb_store *st, const char *channel, const char *order_id,
 			    const char *json, int64_t at, pb_id *id, pb_errbuf *eb);

@@ -255,6 +255,7 @@ enum {
 	S_MSG_ADD,
 	S_MSG_FIND,
 	S_MSG_LIST,
+	S_MSG_GET,
 	S_ORDER_PUT,
 	S_ORDER_FIND,
 	S_ORDER_UPDATE,
@@ -332,6 +333,7 @@ static const char *const sql[S_COUNT_] = {
 		" ON CONFLICT (channel, external_id) DO NOTHING",
 	[S_MSG_FIND] = "SELECT id FROM messages WHERE channel = ?1 AND external_id = ?2",
 	[S_MSG_LIST] = "SELECT " MESSAGE_COLS " WHERE case_id = ?1 ORDER BY at, id",
+	[S_MSG_GET] = "SELECT " MESSAGE_COLS " WHERE channel = ?1 AND external_id = ?2",
 	[S_ORDER_PUT] =
 		"INSERT INTO orders (channel, external_id, data, updated_at) VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (channel, external_id) DO NOTHING",
@@ -1045,6 +1047,22 @@ static pb_err sq_message_list(pb_store *st, pb_id case_id, pb_store_messages *ou
 	err = run_list(q, s, "listing messages", &out->v, &out->n, sizeof *out->v, row_message, eb);
 	if (err)
 		pb_store_messages_release(out);
+	return err;
+}
+
+static pb_err sq_message_get(pb_store *st, const char *channel, const char *external_id,
+			     pb_store_message *out, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_MSG_GET);
+	bind_str(s, 1, channel);
+	bind_str(s, 2, external_id);
+	err = run_one(q, s, "reading a message", out, row_message, eb);
+	if (err)
+		pb_store_message_release(out);
 	return err;
 }
 
@@ -2212,6 +2230,7 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.conversation_upsert = sq_conversation_upsert,
 	.message_add = sq_message_add,
 	.message_list = sq_message_list,
+	.message_get = sq_message_get,
 	.order_put = sq_order_put,
 	.order_get = sq_order_get,
 	.parcel_put = sq_parcel_put,

@@ -43,6 +43,7 @@ int pb_cmd_lint(pb_cli *cli, int argc, char **argv);
 int pb_cmd_track(pb_cli *cli, int argc, char **argv);
 int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv);
 int pb_cmd_config(pb_cli *cli, int argc, char **argv);
+int pb_cmd_serve(pb_cli *cli, int argc, char **argv);
 int pb_cmd_ingest(pb_cli *cli, int argc, char **argv);
 int pb_cmd_cases(pb_cli *cli, int argc, char **argv);
 int pb_cmd_case(pb_cli *cli, int argc, char **argv);
@@ -54,7 +55,7 @@ int pb_cmd_note(pb_cli *cli, int argc, char **argv);
 int pb_cmd_resolve(pb_cli *cli, int argc, char **argv);
 int pb_cmd_close(pb_cli *cli, int argc, char **argv);
 extern const char pb_usage_classify[], pb_usage_kb[], pb_usage_draft[], pb_usage_lint[];
-extern const char pb_usage_track[], pb_usage_sandbox[], pb_usage_config[];
+extern const char pb_usage_track[], pb_usage_sandbox[], pb_usage_config[], pb_usage_serve[];
 extern const char pb_usage_ingest[], pb_usage_cases[], pb_usage_case[], pb_usage_due[],
 	pb_usage_approve[], pb_usage_reject[], pb_usage_escalate[], pb_usage_note[],
 	pb_usage_resolve[], pb_usage_close[];

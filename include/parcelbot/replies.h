@@ -69,6 +69,7 @@ typedef struct pb_replies {
 	pb_texts apology[PB_NLANG];  /* prepended when a draft lacks one */
 	pb_texts peak[PB_NLANG];     /* said in peak season */
 	pb_texts stale[PB_NLANG];    /* said when the trace is from cache */
+	pb_texts untraced[PB_NLANG]; /* said when no trace could be had at all */
 	pb_texts brief[PB_NLANG];    /* the case brief for escalations */
 	char *state_name[PB_ST_COUNT_][PB_NLANG];
 	char *place_name[PB_PLACE_COUNT_][PB_NLANG];

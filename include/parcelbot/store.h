@@ -112,6 +112,9 @@ typedef struct pb_store_messages {
  * with this id. */
 pb_err pb_store_message_add(pb_store *st, const pb_store_message *m, pb_id *id, pb_errbuf *eb);
 /* A case's messages, oldest first. */
+/* The message the channel calls external_id; PB_ENOTFOUND when none. */
+pb_err pb_store_message_get(pb_store *st, const char *channel, const char *external_id,
+			    pb_store_message *out, pb_errbuf *eb);
 pb_err pb_store_message_list(pb_store *st, pb_id case_id, pb_store_messages *out, pb_errbuf *eb);
 
 /* ---- orders and parcels, as last seen ---- */

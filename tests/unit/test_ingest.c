@@ -278,6 +278,15 @@ static void test_cache_then_resolver(void **state)
 	assert_null(p.trace);
 	assert_string_equal(p.number, "SF9");
 	pb_store_parcel_release(&p);
+	/* The reply says the trace could not be had, and claims neither a
+	 * place nor that the order has not shipped. */
+	{
+		pb_store_draft d;
+		assert_int_equal(pb_store_draft_latest(f->st, 6, &d, &eb), PB_OK);
+		assert_non_null(strstr(d.text, "courier directly"));
+		assert_null(strstr(d.text, "not shipped"));
+		pb_store_draft_release(&d);
+	}
 }
 
 static void test_bad_content_set_aside(void **state)

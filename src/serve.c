@@ -1,0 +1,1174 @@
+/*
+ * The daemon (see serve.h): generations of the KB, the store handle pool,
+ * the pipeline workers, the outbox sender, the scheduler, and the routes
+ * that are not the API (webhooks, /healthz, /metrics).
+ */
+#include "serve_internal.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "parcelbot/case.h"
+#include "parcelbot/http.h"
+#include "parcelbot/ingest.h"
+#include "parcelbot/policy.h"
+#include "parcelbot/ydoc.h"
+
+/* ---- time ---- */
+
+int64_t pb_daemon_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t pb_daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A deadline for pthread_cond_timedwait, ms from now. */
+static struct timespec after_ms(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/* ---- generations ---- */
+
+static pb_err gen_build(pb_daemon *d, pb_gen **out, pb_errbuf *eb)
+{
+	pb_gen *g = calloc(1, sizeof *g);
+	pb_diag dg;
+	pb_err err;
+
+	*out = NULL;
+	if (!g)
+		return pb_errf(eb, PB_ENOMEM, "out of memory");
+	pb_diag_init(&dg);
+	err = pb_kb_load(d->kb_dir, &g->kb, &dg);
+	if (err) {
+		pb_diag_to_errbuf(&dg, eb);
+		pb_diag_release(&dg);
+		free(g);
+		return err;
+	}
+	pb_diag_release(&dg);
+	if ((err = pb_tracker_new(&d->cfg->tracking, g->kb, &g->tr, eb))) {
+		pb_kb_unref(g->kb);
+		free(g);
+		return err;
+	}
+	atomic_init(&g->refs, 1);
+	*out = g;
+	return PB_OK;
+}
+
+void pb_daemon_gen_put(pb_gen *g)
+{
+	if (g && atomic_fetch_sub(&g->refs, 1) == 1) {
+		pb_tracker_free(g->tr);
+		pb_kb_unref(g->kb);
+		free(g);
+	}
+}
+
+pb_gen *pb_daemon_gen(pb_daemon *d)
+{
+	pb_gen *g;
+
+	pthread_mutex_lock(&d->mu);
+	g = d->gen;
+	atomic_fetch_add(&g->refs, 1);
+	pthread_mutex_unlock(&d->mu);
+	return g;
+}
+
+pb_err pb_daemon_reload(pb_daemon *d, pb_errbuf *eb)
+{
+	pb_gen *g, *old;
+	pb_err err;
+
+	if ((err = gen_build(d, &g, eb))) {
+		pb_metric_add(d->m_reload_fail, 1);
+		pb_logf(d->log, PB_LOG_ERROR, "kb.reload_failed",
+			"the knowledge base was not reloaded; the one loaded before stays in use: %s",
+			eb->msg);
+		return err;
+	}
+	pthread_mutex_lock(&d->mu);
+	old = d->gen;
+	g->id = ++d->gen_seq;
+	d->gen = g;
+	pthread_mutex_unlock(&d->mu);
+	pb_daemon_gen_put(old);
+	pb_metric_add(d->m_reloads, 1);
+	pb_logf(d->log, PB_LOG_INFO, "kb.reloaded", "knowledge base reloaded from %s (generation %lu)",
+		d->kb_dir, g->id);
+	return PB_OK;
+}
+
+/* ---- store handles ---- */
+
+static pb_store *store_open(pb_daemon *d, pb_errbuf *eb)
+{
+	pb_store_opts o = {true, 0, 0};
+	pb_store *st = NULL;
+
+	if (pb_store_open(d->cfg->store_path, &o, &st, eb))
+		return NULL;
+	return st;
+}
+
+pb_store *pb_daemon_store(pb_daemon *d, pb_errbuf *eb)
+{
+	pb_store *st = NULL;
+
+	pthread_mutex_lock(&d->mu);
+	if (d->n_pool)
+		st = d->pool[--d->n_pool];
+	pthread_mutex_unlock(&d->mu);
+	return st ? st : store_open(d, eb);
+}
+
+void pb_daemon_store_put(pb_daemon *d, pb_store *st)
+{
+	if (!st)
+		return;
+	if (pb_store_depth(st))
+		pb_store_rollback(st);
+	pthread_mutex_lock(&d->mu);
+	if (d->n_pool == d->cap_pool) {
+		size_t cap = d->cap_pool ? d->cap_pool * 2 : 8;
+		pb_store **p = realloc(d->pool, cap * sizeof *p);
+		if (!p) {
+			pthread_mutex_unlock(&d->mu);
+			pb_store_close(st);
+			return;
+		}
+		d->pool = p;
+		d->cap_pool = cap;
+	}
+	d->pool[d->n_pool++] = st;
+	pthread_mutex_unlock(&d->mu);
+}
+
+void pb_daemon_kick_work(pb_daemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->work_seq++;
+	pthread_cond_broadcast(&d->work);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void pb_daemon_kick_send(pb_daemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->send_seq++;
+	pthread_cond_broadcast(&d->send);
+	pthread_mutex_unlock(&d->mu);
+}
+
+bool pb_daemon_wait_processed(pb_daemon *d, pb_store *st, pb_id inbox_id, long timeout_ms)
+{
+	int64_t until = pb_daemon_now_ms() + timeout_ms;
+
+	for (;;) {
+		pb_store_inbox_row row;
+		pb_errbuf eb;
+		bool done = false, stop;
+		struct timespec ts;
+		if (!pb_store_inbox_get(st, inbox_id, &row, &eb)) {
+			done = row.processed_at != 0;
+			pb_store_inbox_row_release(&row);
+		}
+		if (done)
+			return true;
+		if (pb_daemon_now_ms() >= until)
+			return false;
+		ts = after_ms(100);
+		pthread_mutex_lock(&d->mu);
+		stop = d->stopping;
+		if (!stop)
+			pthread_cond_timedwait(&d->done, &d->mu, &ts);
+		pthread_mutex_unlock(&d->mu);
+		if (stop)
+			return false;
+	}
+}
+
+pb_chan_slot *pb_daemon_channel(pb_daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_chans; i++)
+		if (!strcmp(d->chans[i].ch->name, name))
+			return &d->chans[i];
+	return NULL;
+}
+
+static bool stopping(pb_daemon *d)
+{
+	bool s;
+
+	pthread_mutex_lock(&d->mu);
+	s = d->stopping;
+	pthread_mutex_unlock(&d->mu);
+	return s;
+}
+
+/* ---- tracking and orders for the workers ---- */
+
+static void resolve_many(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now)
+{
+	pb_gen *g = ctx;
+	pb_track_query *q = calloc(n, sizeof *q);
+	pb_track_result *r = calloc(n, sizeof *r);
+	size_t i;
+
+	if (!q || !r) {
+		for (i = 0; i < n; i++)
+			l[i].err = pb_errf(&l[i].eb, PB_ENOMEM, "out of memory");
+		free(q);
+		free(r);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		q[i].carrier = strcmp(l[i].carrier, "unknown") ? l[i].carrier : NULL;
+		q[i].number = l[i].number;
+		q[i].phone_last4 = l[i].phone_last4;
+	}
+	if (pb_track_lookup_many(g->tr, q, n, now, r)) {
+		for (i = 0; i < n; i++)
+			l[i].err = pb_errf(&l[i].eb, PB_ENOMEM, "the tracking lookup could not start");
+	} else {
+		for (i = 0; i < n; i++) {
+			l[i].err = r[i].err;
+			l[i].eb = r[i].eb;
+			if (!r[i].err) {
+				l[i].trace = r[i].trace;
+				pb_trace_init(&r[i].trace);
+			}
+			pb_track_result_release(&r[i]);
+		}
+	}
+	free(q);
+	free(r);
+}
+
+typedef struct worker_ctx {
+	pb_daemon *d;
+	unsigned index;
+} worker_ctx;
+
+static void count_stats(pb_daemon *d, const pb_ingest_stats *before, const pb_ingest_stats *s)
+{
+	pb_metric_add(d->m_processed, (double)(s->processed - before->processed));
+	pb_metric_add(d->m_failed, (double)(s->failed - before->failed));
+	pb_metric_add(d->m_drafts, (double)(s->drafted - before->drafted));
+	pb_metric_add(d->m_escalated, (double)(s->escalated - before->escalated));
+	pb_metric_add(d->m_commands, (double)(s->commands - before->commands));
+	pb_metric_add(d->m_order_err, (double)(s->enrich_failed - before->enrich_failed));
+	if (s->enrich_failed > before->enrich_failed)
+		pb_logf(d->log, PB_LOG_WARN, "orders.lookup_failed", "%s", s->enrich_error);
+	if (strcmp(s->lookup_error, before->lookup_error) && s->lookup_error[0]) {
+		pb_metric_add(d->m_track_err, 1);
+		pb_logf(d->log, PB_LOG_WARN, "tracking.lookup_failed",
+			"drafting from the cache or without a trace: %s", s->lookup_error);
+	}
+	if (s->failed > before->failed)
+		pb_logf(d->log, PB_LOG_WARN, "inbox.given_up",
+			"%zu event(s) could not be processed; their errors are kept in the inbox",
+			s->failed - before->failed);
+}
+
+static void *worker_main(void *arg)
+{
+	worker_ctx *w = arg;
+	pb_daemon *d = w->d;
+	pb_store *st = NULL;
+	pb_ingest *ing = NULL;
+	pb_gen *g = NULL;
+	pb_ingest_stats last;
+	char name[64];
+	unsigned long seen = 0;
+	pb_errbuf eb;
+
+	memset(&last, 0, sizeof last);
+	snprintf(name, sizeof name, "serve-%u", w->index);
+	while (!stopping(d)) {
+		pb_gen *cur = pb_daemon_gen(d);
+		size_t done = 0;
+		pb_err err;
+		if (!st && !(st = store_open(d, &eb))) {
+			pb_logf(d->log, PB_LOG_ERROR, "store.open_failed", "%s", eb.msg);
+			pb_daemon_gen_put(cur);
+			goto wait;
+		}
+		if (cur != g || !ing) {
+			/* A new KB: a new classifier and resolver with it. */
+			pb_ingest_opts io;
+			pb_ingest_free(ing);
+			ing = NULL;
+			pb_daemon_gen_put(g);
+			g = cur;
+			memset(&io, 0, sizeof io);
+			io.worker = name;
+			io.batch = d->cfg->pipeline.batch;
+			io.lease = d->cfg->pipeline.lease;
+			io.max_attempts = (int)d->cfg->pipeline.max_attempts;
+			io.resolve_many = resolve_many;
+			io.resolve_ctx = g;
+			io.cache_ttl = d->cfg->tracking.cache_ttl > 0 ? d->cfg->tracking.cache_ttl : 0;
+			if (pb_ingest_new(g->kb, st, &io, &ing, &eb)) {
+				pb_logf(d->log, PB_LOG_ERROR, "worker.failed", "%s", eb.msg);
+				goto wait;
+			}
+			memset(&last, 0, sizeof last);
+		} else {
+			pb_daemon_gen_put(cur);
+		}
+		pthread_mutex_lock(&d->mu);
+		seen = d->work_seq;
+		pthread_mutex_unlock(&d->mu);
+		{
+			int64_t t0 = pb_daemon_now_ms();
+			err = pb_ingest_process(ing, pb_daemon_now(), d->cfg->pipeline.batch, &done,
+						&eb);
+			if (done)
+				pb_metric_observe(d->h_pipeline,
+						  (double)(pb_daemon_now_ms() - t0) / 1000.0 /
+							  (double)done);
+		}
+		{
+			const pb_ingest_stats *s = pb_ingest_get_stats(ing);
+			count_stats(d, &last, s);
+			last = *s;
+		}
+		if (err) {
+			pb_logf(d->log, PB_LOG_ERROR, "inbox.process_failed",
+				"the batch was rolled back and will be taken up again: %s", eb.msg);
+			/* The handle may be broken (disk full, file gone): reopen. */
+			pb_ingest_free(ing);
+			ing = NULL;
+			pb_store_close(st);
+			st = NULL;
+			goto wait;
+		}
+		if (done) {
+			pthread_mutex_lock(&d->mu);
+			pthread_cond_broadcast(&d->done);
+			d->send_seq++;
+			pthread_cond_broadcast(&d->send);
+			pthread_mutex_unlock(&d->mu);
+			continue; /* there may be more */
+		}
+	wait:
+		pthread_mutex_lock(&d->mu);
+		if (!d->stopping && d->work_seq == seen) {
+			struct timespec ts = after_ms(1000);
+			pthread_cond_timedwait(&d->work, &d->mu, &ts);
+		}
+		pthread_mutex_unlock(&d->mu);
+	}
+	if (st) {
+		pb_store_inbox_release(st, name, &eb);
+		pb_ingest_free(ing);
+		pb_store_close(st);
+	}
+	pb_daemon_gen_put(g);
+	free(w);
+	return NULL;
+}
+
+/* ---- the outbox sender ---- */
+
+/* A JSON list (of strings, or of objects with a "message") as one item per
+ * line; "" for none. Caller frees. */
+static char *json_lines(const char *json)
+{
+	cJSON *j = json ? cJSON_Parse(json) : NULL, *it;
+	pb_buf b;
+	char *out;
+
+	pb_buf_init(&b, 64 * 1024);
+	cJSON_ArrayForEach(it, j)
+	{
+		const char *t = NULL;
+		if (cJSON_IsString(it))
+			t = it->valuestring;
+		else if (cJSON_IsObject(it)) {
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "message");
+			if (!cJSON_IsString(m))
+				m = cJSON_GetObjectItemCaseSensitive(it, "text");
+			t = cJSON_IsString(m) ? m->valuestring : NULL;
+		}
+		if (t && *t)
+			pb_buf_printf(&b, "%s%s", b.len ? "\n" : "", t);
+	}
+	cJSON_Delete(j);
+	out = pb_buf_detach(&b, NULL);
+	pb_buf_release(&b);
+	return out;
+}
+
+static const char *jstr(const cJSON *j, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static pb_id jid(const cJSON *j, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+
+	return cJSON_IsNumber(v) ? (pb_id)v->valuedouble : 0;
+}
+
+/* Seconds before the next try after `attempts` tries: 2, 4, 8 ... up to
+ * 15 minutes, or what the channel asked for. */
+static int64_t backoff_s(int attempts, long retry_after)
+{
+	int64_t s = 2;
+	int i;
+
+	for (i = 1; i < attempts && s < 900; i++)
+		s *= 2;
+	if (s > 900)
+		s = 900;
+	if (retry_after > s)
+		s = retry_after > 3600 ? 3600 : retry_after;
+	return s;
+}
+
+static pb_err confirm(pb_daemon *d, pb_store *st, pb_id id, int64_t now, pb_errbuf *eb)
+{
+	pb_err err;
+
+	if ((err = pb_store_begin(st, eb)))
+		return err;
+	err = pb_case_outbox_confirmed(st, id, "sender", now, eb);
+	if (err == PB_ESTATE)
+		err = PB_OK; /* confirmed by another sender meanwhile */
+	if (!err && !(err = pb_store_commit(st, eb)))
+		return PB_OK;
+	pb_store_rollback(st);
+	(void)d;
+	return err;
+}
+
+/* Carries out one outbox row. */
+static void send_one(pb_daemon *d, pb_store *st, const pb_store_outbox_row *row, int64_t now)
+{
+	pb_chan_slot *slot = pb_daemon_channel(d, row->channel);
+	cJSON *p = NULL;
+	pb_store_draft dr;
+	pb_chan_action a;
+	pb_chan_result res;
+	pb_errbuf eb;
+	char *checklist = NULL, *lint = NULL, url[1024], reason[512];
+	bool have_draft = false;
+	int64_t t0 = pb_daemon_now_ms();
+	pb_err err;
+
+	eb.msg[0] = '\0';
+	memset(&dr, 0, sizeof dr);
+	if (!slot) {
+		/* The API's and the command line's drafts wait in parcelbot
+		 * itself: being stored is being delivered. */
+		if ((err = confirm(d, st, row->id, now, &eb)))
+			pb_logf(d->log, PB_LOG_ERROR, "outbox.confirm_failed", "%s: %s", row->key,
+				eb.msg);
+		return;
+	}
+	/* Counted before the try: after a crash mid-send the next try knows
+	 * an earlier one may have delivered. */
+	if ((err = pb_store_outbox_retry(st, row->id, now + 60, NULL, &eb))) {
+		pb_logf(d->log, PB_LOG_ERROR, "outbox.claim_failed", "%s: %s", row->key, eb.msg);
+		return;
+	}
+	memset(&a, 0, sizeof a);
+	memset(&res, 0, sizeof res);
+	res.retry_after = -1;
+	p = cJSON_Parse(row->payload);
+	a.kind = (pb_chan_kind)pb_chan_kind_from_name(row->kind);
+	if ((int)a.kind < 0 || !p) {
+		err = pb_errf(&eb, PB_EINVAL, "unknown action '%s' or unreadable payload", row->kind);
+		res.retryable = false;
+		goto failed;
+	}
+	a.key = row->key;
+	a.attempt = (unsigned)row->attempts;
+	a.queued_at = row->created_at;
+	a.conversation = jstr(p, "conversation");
+	a.case_id = row->case_id;
+	a.draft_id = jid(p, "draft");
+	a.version = (int)jid(p, "version");
+	a.severity = (int)jid(p, "severity");
+	a.text = jstr(p, "text");
+	a.brief = jstr(p, "brief");
+	a.reason = jstr(p, "reason");
+	if (a.draft_id && !pb_store_draft_get(st, a.draft_id, &dr, &eb)) {
+		have_draft = true;
+		a.lang = dr.lang;
+		a.severity = dr.severity;
+		a.template_id = dr.template_id;
+		if (a.kind == PB_CHAN_POST_DRAFT) {
+			a.text = dr.text;
+			checklist = json_lines(dr.checklist);
+			lint = json_lines(dr.lint);
+			a.checklist = checklist;
+			a.lint = lint;
+		}
+		if (!a.brief)
+			a.brief = dr.brief;
+	}
+	if (a.kind == PB_CHAN_NOTIFY) {
+		snprintf(reason, sizeof reason, "reminder '%s' (due %s) is overdue; case state %s",
+			 jstr(p, "kind") ? jstr(p, "kind") : "?", jstr(p, "due") ? jstr(p, "due") : "?",
+			 jstr(p, "state") ? jstr(p, "state") : "?");
+		a.reason = reason;
+	}
+	if (d->cfg->server.public_url && *d->cfg->server.public_url) {
+		snprintf(url, sizeof url, "%s/#/cases/%lld", d->cfg->server.public_url,
+			 (long long)row->case_id);
+		a.case_url = url;
+	}
+	if (!a.conversation || !*a.conversation) {
+		err = pb_errf(&eb, PB_EINVAL, "the action names no conversation");
+		goto failed;
+	}
+	pthread_mutex_lock(&slot->mu);
+	err = pb_channel_perform(slot->ch, &a, now, &res, &eb);
+	pthread_mutex_unlock(&slot->mu);
+	if (err)
+		goto failed;
+	pb_metric_observe(d->h_send, (double)(pb_daemon_now_ms() - t0) / 1000.0);
+	if ((err = confirm(d, st, row->id, pb_daemon_now(), &eb))) {
+		pb_logf(d->log, PB_LOG_ERROR, "outbox.confirm_failed",
+			"%s was delivered but not recorded (it will be checked before any resend): %s",
+			row->key, eb.msg);
+		goto out;
+	}
+	pb_metric_add(d->m_sent, 1);
+	pb_logf(d->log, PB_LOG_INFO, "outbox.sent", "%s on %s conversation %s%s", row->key,
+		row->channel, a.conversation, res.already ? " (delivered by an earlier try)" : "");
+	goto out;
+failed:
+	pb_metric_add(d->m_send_fail, 1);
+	{
+		int tries = row->attempts + 1;
+		bool give_up = !res.retryable ||
+			       tries >= 2 * (int)(d->cfg->pipeline.max_attempts ? d->cfg->pipeline.max_attempts : 5);
+		/* A failure that retrying cannot mend waits a day for an
+		 * operator, with its error kept; nothing is dropped. */
+		int64_t next = now + (give_up ? 86400 : backoff_s(tries, res.retry_after));
+		pb_errbuf eb2;
+		pb_logf(d->log, give_up ? PB_LOG_ERROR : PB_LOG_WARN,
+			give_up ? "outbox.parked" : "outbox.retry", "%s on %s: %s; next try in %llds",
+			row->key, row->channel, eb.msg, (long long)(next - now));
+		if (pb_store_outbox_retry(st, row->id, next, eb.msg, &eb2))
+			pb_logf(d->log, PB_LOG_ERROR, "outbox.retry_failed", "%s: %s", row->key,
+				eb2.msg);
+	}
+out:
+	if (have_draft)
+		pb_store_draft_release(&dr);
+	free(checklist);
+	free(lint);
+	cJSON_Delete(p);
+}
+
+static void *sender_main(void *arg)
+{
+	pb_daemon *d = arg;
+	pb_store *st = NULL;
+	pb_errbuf eb;
+
+	while (!stopping(d)) {
+		pb_store_outbox_rows rows;
+		unsigned long seen;
+		size_t i;
+		pthread_mutex_lock(&d->mu);
+		seen = d->send_seq;
+		pthread_mutex_unlock(&d->mu);
+		if (!st && !(st = store_open(d, &eb))) {
+			pb_logf(d->log, PB_LOG_ERROR, "store.open_failed", "%s", eb.msg);
+			goto wait;
+		}
+		if (pb_store_outbox_due(st, pb_daemon_now(), 64, &rows, &eb)) {
+			pb_logf(d->log, PB_LOG_ERROR, "outbox.read_failed", "%s", eb.msg);
+			pb_store_close(st);
+			st = NULL;
+			goto wait;
+		}
+		for (i = 0; i < rows.n && !stopping(d); i++)
+			send_one(d, st, &rows.v[i], pb_daemon_now());
+		pb_store_outbox_rows_release(&rows);
+		if (i == 64)
+			continue;
+	wait:
+		pthread_mutex_lock(&d->mu);
+		if (!d->stopping && d->send_seq == seen) {
+			struct timespec ts = after_ms(1000);
+			pthread_cond_timedwait(&d->send, &d->mu, &ts);
+		}
+		pthread_mutex_unlock(&d->mu);
+	}
+	pb_store_close(st);
+	return NULL;
+}
+
+/* ---- the scheduler: overdue reminders, polled channels ---- */
+
+/* Puts a channel's events in the inbox; returns how many were new. */
+static size_t inbox_events(pb_daemon *d, pb_store *st, const char *channel,
+			   const pb_chan_events *evs, size_t *dups, pb_errbuf *eb, pb_err *errp)
+{
+	size_t i, n = 0;
+	int64_t now = pb_daemon_now();
+	pb_err err;
+
+	*dups = 0;
+	*errp = PB_OK;
+	if (!evs->n)
+		return 0;
+	if ((err = pb_store_begin(st, eb))) {
+		*errp = err;
+		return 0;
+	}
+	for (i = 0; i < evs->n; i++) {
+		err = pb_store_inbox_put(st, channel, evs->v[i].external_id, evs->v[i].json, now,
+					 NULL, eb);
+		if (err == PB_EEXIST) {
+			(*dups)++;
+			continue;
+		}
+		if (err)
+			break;
+		n++;
+	}
+	if (!err || err == PB_EEXIST)
+		err = pb_store_commit(st, eb);
+	if (err) {
+		pb_store_rollback(st);
+		*errp = err;
+		return 0;
+	}
+	pb_metric_add(d->m_received, (double)n);
+	pb_metric_add(d->m_duplicate, (double)*dups);
+	return n;
+}
+
+static void *scheduler_main(void *arg)
+{
+	pb_daemon *d = arg;
+	pb_store *st = NULL;
+	int64_t next_overdue = 0;
+	long interval = d->cfg->pipeline.scheduler_interval_ms > 0
+				? d->cfg->pipeline.scheduler_interval_ms
+				: 30000;
+	pb_errbuf eb;
+
+	while (!stopping(d)) {
+		int64_t now_ms = pb_daemon_now_ms();
+		long sleep_ms = interval;
+		size_t i;
+		if (!st && !(st = store_open(d, &eb))) {
+			pb_logf(d->log, PB_LOG_ERROR, "store.open_failed", "%s", eb.msg);
+			goto wait;
+		}
+		if (now_ms >= next_overdue) {
+			pb_gen *g = pb_daemon_gen(d);
+			size_t n = 0;
+			if (pb_case_escalate_overdue(st, g->kb, now_ms / 1000, "scheduler", &n, &eb))
+				pb_logf(d->log, PB_LOG_ERROR, "reminders.failed", "%s", eb.msg);
+			else if (n) {
+				pb_metric_add(d->m_overdue, (double)n);
+				pb_logf(d->log, PB_LOG_WARN, "reminders.overdue",
+					"%zu overdue reminder(s) escalated to a supervisor", n);
+				pb_daemon_kick_send(d);
+			}
+			pb_daemon_gen_put(g);
+			next_overdue = now_ms + interval;
+		}
+		for (i = 0; i < d->n_chans; i++) {
+			pb_chan_slot *c = &d->chans[i];
+			pb_chan_events evs = {0};
+			size_t dups, n;
+			pb_err err;
+			if (!c->poll_ms)
+				continue;
+			if (now_ms < c->next_poll_ms) {
+				if (c->next_poll_ms - now_ms < sleep_ms)
+					sleep_ms = (long)(c->next_poll_ms - now_ms);
+				continue;
+			}
+			c->next_poll_ms = now_ms + c->poll_ms;
+			if (c->poll_ms < sleep_ms)
+				sleep_ms = c->poll_ms;
+			pthread_mutex_lock(&c->mu);
+			err = pb_channel_poll(c->ch, now_ms / 1000, &evs, &eb);
+			pthread_mutex_unlock(&c->mu);
+			if (err) {
+				pb_logf(d->log, PB_LOG_WARN, "poll.failed", "%s: %s (tried again in %lds)",
+					c->ch->name, eb.msg, c->poll_ms / 1000);
+				pb_chan_events_release(&evs);
+				continue;
+			}
+			n = inbox_events(d, st, c->ch->name, &evs, &dups, &eb, &err);
+			if (err)
+				pb_logf(d->log, PB_LOG_ERROR, "poll.store_failed",
+					"%s: %zu event(s) not stored, fetched again next poll: %s",
+					c->ch->name, evs.n, eb.msg);
+			else if (n)
+				pb_daemon_kick_work(d);
+			pb_chan_events_release(&evs);
+		}
+	wait:
+		pthread_mutex_lock(&d->mu);
+		if (!d->stopping) {
+			struct timespec ts = after_ms(sleep_ms > 50 ? sleep_ms : 50);
+			pthread_cond_timedwait(&d->work, &d->mu, &ts);
+		}
+		pthread_mutex_unlock(&d->mu);
+	}
+	pb_store_close(st);
+	return NULL;
+}
+
+/* ---- webhooks, /healthz, /metrics ---- */
+
+static const char *webhook_header(const void *ctx, const char *name)
+{
+	return pb_srv_header(ctx, name);
+}
+
+static void h_webhook(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
+{
+	pb_daemon *d = ud;
+	pb_chan_slot *c = pb_daemon_channel(d, rq->params[0]);
+	pb_chan_webhook wh;
+	pb_chan_events evs = {0};
+	pb_store *st;
+	pb_errbuf eb;
+	size_t n, dups;
+	int status = 400;
+	cJSON *j;
+	pb_err err;
+
+	if (!c) {
+		pb_srv_error(rs, 404, "not_found", "no channel '%s' is configured", rq->params[0]);
+		return;
+	}
+	memset(&wh, 0, sizeof wh);
+	wh.secret = rq->n_params > 1 ? rq->params[1] : NULL;
+	wh.header = webhook_header;
+	wh.header_ctx = rq;
+	wh.body = rq->body;
+	wh.body_len = rq->body_len;
+	wh.now = pb_daemon_now();
+	eb.msg[0] = '\0';
+	pthread_mutex_lock(&c->mu);
+	err = pb_channel_webhook(c->ch, &wh, &evs, &status, &eb);
+	pthread_mutex_unlock(&c->mu);
+	if (err) {
+		/* Never echo the secret: the message is the adapter's own. */
+		pb_logf(d->log, PB_LOG_WARN, "webhook.rejected", "%s: %d %s", c->ch->name, status,
+			eb.msg);
+		pb_srv_error(rs, status >= 400 ? status : 400,
+			     status == 401 ? "unauthorized" : "bad_request", "%s",
+			     status == 401 ? "bad webhook secret or signature" : eb.msg);
+		pb_chan_events_release(&evs);
+		return;
+	}
+	if (!(st = pb_daemon_store(d, &eb))) {
+		pb_srv_error(rs, 503, "unavailable", "the store cannot be opened; try again");
+		pb_chan_events_release(&evs);
+		return;
+	}
+	n = inbox_events(d, st, c->ch->name, &evs, &dups, &eb, &err);
+	pb_daemon_store_put(d, st);
+	if (err) {
+		/* Not acknowledged: the channel delivers it again. */
+		pb_logf(d->log, PB_LOG_ERROR, "webhook.store_failed", "%s: %s", c->ch->name, eb.msg);
+		pb_srv_error(rs, 503, "unavailable", "the event could not be stored; try again");
+		pb_chan_events_release(&evs);
+		return;
+	}
+	if (n)
+		pb_daemon_kick_work(d);
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "received", (double)n);
+	cJSON_AddNumberToObject(j, "duplicates", (double)dups);
+	cJSON_AddNumberToObject(j, "ignored", 0);
+	pb_srv_json(rs, 200, j);
+	cJSON_Delete(j);
+	pb_chan_events_release(&evs);
+}
+
+static void h_healthz(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
+{
+	pb_daemon *d = ud;
+	pb_store *st;
+	pb_errbuf eb;
+	size_t pending = 0, failed = 0;
+	cJSON *j = cJSON_CreateObject();
+	pb_gen *g;
+	bool ok;
+
+	(void)rq;
+	st = pb_daemon_store(d, &eb);
+	ok = st && !pb_store_inbox_counts(st, &pending, &failed, &eb);
+	pb_daemon_store_put(d, st);
+	g = pb_daemon_gen(d);
+	cJSON_AddStringToObject(j, "status", ok ? "ok" : "unavailable");
+	cJSON_AddBoolToObject(j, "store", ok);
+	cJSON_AddNumberToObject(j, "inbox_pending", (double)pending);
+	cJSON_AddNumberToObject(j, "inbox_failed", (double)failed);
+	cJSON_AddNumberToObject(j, "kb_generation", (double)g->id);
+	cJSON_AddNumberToObject(j, "channels", (double)d->n_chans);
+	pb_daemon_gen_put(g);
+	if (!ok)
+		cJSON_AddStringToObject(j, "error", eb.msg);
+	pb_srv_json(rs, ok ? 200 : 503, j);
+	cJSON_Delete(j);
+}
+
+static void h_metrics(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
+{
+	pb_daemon *d = ud;
+	char *text = pb_metrics_render(d->metrics);
+
+	(void)rq;
+	if (!text) {
+		pb_srv_error(rs, 500, "internal", "out of memory");
+		return;
+	}
+	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	pb_buf_append(&rs->body, text, strlen(text));
+	free(text);
+}
+
+static void observe(void *ud, const char *route, const char *method, int status, double seconds)
+{
+	pb_daemon *d = ud;
+	static const double bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+	char code[8];
+	const char *labels[] = {"route", *route ? route : "(none)", "method", method,
+				"status", code, NULL};
+	const char *hl[] = {"route", *route ? route : "(none)", NULL};
+
+	snprintf(code, sizeof code, "%d", status);
+	pb_metric_add(pb_metrics_counter(d->metrics, "parcelbot_http_requests_total",
+					 "HTTP requests answered, by route, method and status",
+					 labels),
+		      1);
+	pb_metric_observe(pb_metrics_histogram(d->metrics, "parcelbot_http_request_seconds",
+					       "Time to answer an HTTP request", hl, bounds,
+					       sizeof bounds / sizeof bounds[0]),
+			  seconds);
+	if (status >= 500)
+		pb_logf(d->log, PB_LOG_WARN, "http.error", "%s %s answered %d", method, route, status);
+}
+
+static double gauge_inbox(void *ud)
+{
+	pb_daemon *d = ud;
+	pb_errbuf eb;
+	size_t pending = 0, failed = 0;
+	pb_store *st = pb_daemon_store(d, &eb);
+
+	if (st)
+		pb_store_inbox_counts(st, &pending, &failed, &eb);
+	pb_daemon_store_put(d, st);
+	return (double)pending;
+}
+
+static double gauge_outbox(void *ud)
+{
+	pb_daemon *d = ud;
+	pb_errbuf eb;
+	pb_store_outbox_rows rows;
+	double n = 0;
+	pb_store *st = pb_daemon_store(d, &eb);
+
+	if (st && !pb_store_outbox_due(st, pb_daemon_now(), 100000, &rows, &eb)) {
+		n = (double)rows.n;
+		pb_store_outbox_rows_release(&rows);
+	}
+	pb_daemon_store_put(d, st);
+	return n;
+}
+
+static void metrics_setup(pb_daemon *d)
+{
+	static const double lat[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.5, 1, 2.5, 5, 10};
+	pb_metrics *m = d->metrics;
+	const char *draft[] = {"action", "draft", NULL}, *esc[] = {"action", "escalate", NULL};
+	const char *track[] = {"service", "tracking", NULL}, *ord[] = {"service", "orders", NULL};
+
+	d->m_received = pb_metrics_counter(m, "parcelbot_events_received_total",
+					   "Events put in the inbox (buyer messages, agent commands)",
+					   NULL);
+	d->m_duplicate = pb_metrics_counter(m, "parcelbot_events_duplicate_total",
+					    "Events the inbox already had, ignored", NULL);
+	d->m_processed = pb_metrics_counter(m, "parcelbot_events_processed_total",
+					    "Inbox events processed", NULL);
+	d->m_failed = pb_metrics_counter(m, "parcelbot_events_failed_total",
+					 "Inbox events given up, kept with their error", NULL);
+	d->m_drafts = pb_metrics_counter(m, "parcelbot_drafts_total",
+					 "Drafts made, by what they ask of the agent", draft);
+	d->m_escalated = pb_metrics_counter(m, "parcelbot_drafts_total",
+					    "Drafts made, by what they ask of the agent", esc);
+	d->m_commands = pb_metrics_counter(m, "parcelbot_agent_commands_total",
+					   "Agents' commands carried out from the channel", NULL);
+	d->m_sent = pb_metrics_counter(m, "parcelbot_outbox_sent_total",
+				       "Actions the channel confirmed", NULL);
+	d->m_send_fail = pb_metrics_counter(m, "parcelbot_outbox_failures_total",
+					    "Failed attempts at an action (retried)", NULL);
+	d->m_track_err = pb_metrics_counter(m, "parcelbot_upstream_errors_total",
+					    "Failures of upstream services", track);
+	d->m_order_err = pb_metrics_counter(m, "parcelbot_upstream_errors_total",
+					    "Failures of upstream services", ord);
+	d->m_overdue = pb_metrics_counter(m, "parcelbot_reminders_overdue_total",
+					  "Overdue reminders escalated to a supervisor", NULL);
+	d->m_reloads = pb_metrics_counter(m, "parcelbot_kb_reloads_total",
+					  "Knowledge base reloads that took effect", NULL);
+	d->m_reload_fail = pb_metrics_counter(m, "parcelbot_kb_reload_failures_total",
+					      "Knowledge base reloads refused", NULL);
+	d->h_pipeline = pb_metrics_histogram(m, "parcelbot_pipeline_seconds",
+					     "Processing time per inbox event", NULL, lat,
+					     sizeof lat / sizeof lat[0]);
+	d->h_send = pb_metrics_histogram(m, "parcelbot_send_seconds",
+					 "Time to carry out one outbox action", NULL, lat,
+					 sizeof lat / sizeof lat[0]);
+	pb_metrics_gauge(m, "parcelbot_inbox_pending", "Inbox events not yet processed", NULL,
+			 gauge_inbox, d);
+	pb_metrics_gauge(m, "parcelbot_outbox_due", "Outbox actions due and not yet confirmed",
+			 NULL, gauge_outbox, d);
+}
+
+/* ---- start and stop ---- */
+
+static char *slurp(const char *path, pb_errbuf *eb)
+{
+	FILE *f = fopen(path, "rb");
+	pb_buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (!f) {
+		pb_errf(eb, PB_EIO, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	pb_buf_init(&b, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (pb_buf_append(&b, chunk, n)) {
+			pb_errf(eb, PB_ETOOBIG, "%s: larger than 1 MiB", path);
+			fclose(f);
+			pb_buf_release(&b);
+			return NULL;
+		}
+	fclose(f);
+	return pb_buf_detach(&b, NULL);
+}
+
+/* Builds the configured channel adapters. */
+static pb_err channels_build(pb_daemon *d, pb_errbuf *eb)
+{
+	(void)eb;
+	d->n_chans = 0;
+	return PB_OK;
+}
+
+pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
+{
+	pb_daemon *d = calloc(1, sizeof *d);
+	const pb_config *cfg = o->cfg;
+	pb_http_opts ho;
+	pb_srv_opts so;
+	char *cert = NULL, *key = NULL;
+	pb_store *st;
+	unsigned i;
+	pb_err err;
+
+	*out = NULL;
+	if (!d)
+		return pb_errf(eb, PB_ENOMEM, "out of memory");
+	d->cfg = cfg;
+	d->log = o->log;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->work, NULL);
+	pthread_cond_init(&d->done, NULL);
+	pthread_cond_init(&d->send, NULL);
+	{
+		char buf[sizeof d->kb_dir];
+		const char *dir = pb_kb_locate(o->kb_dir, buf, sizeof buf);
+		if (!dir) {
+			err = pb_errf(eb, PB_EKB,
+				      "no knowledge base found (give --kb DIR or set PARCELBOT_KB)");
+			goto fail;
+		}
+		snprintf(d->kb_dir, sizeof d->kb_dir, "%s", dir);
+	}
+	if ((err = pb_metrics_new(&d->metrics))) {
+		err = pb_errf(eb, err, "out of memory");
+		goto fail;
+	}
+	metrics_setup(d);
+	if ((err = gen_build(d, &d->gen, eb)))
+		goto fail;
+	d->gen->id = d->gen_seq = 1;
+	/* Open once here: the schema is migrated, and a database that is
+	 * newer than this binary stops the start with its reason. */
+	if (!(st = store_open(d, eb))) {
+		err = PB_EDB;
+		goto fail;
+	}
+	pb_daemon_store_put(d, st);
+	pb_http_opts_init(&ho);
+	ho.connect_timeout_ms = cfg->tracking.connect_timeout_ms;
+	ho.timeout_ms = cfg->tracking.timeout_ms;
+	if ((err = pb_http_new(&ho, &d->http, eb)))
+		goto fail;
+	if ((err = channels_build(d, eb)))
+		goto fail;
+
+	pb_srv_opts_init(&so);
+	so.listen = cfg->server.listen;
+	if (cfg->server.max_body)
+		so.max_body = cfg->server.max_body;
+	if (cfg->server.max_connections)
+		so.max_connections = cfg->server.max_connections;
+	if (cfg->server.connection_timeout_s > 0)
+		so.connection_timeout_s = (unsigned)cfg->server.connection_timeout_s;
+	if (cfg->server.tls_cert_file && cfg->server.tls_key_file) {
+		if (!(cert = slurp(cfg->server.tls_cert_file, eb)) ||
+		    !(key = slurp(cfg->server.tls_key_file, eb))) {
+			err = PB_EIO;
+			goto fail;
+		}
+		so.tls_cert_pem = cert;
+		so.tls_key_pem = key;
+	}
+	if ((err = pb_server_new(&so, &d->srv, eb)))
+		goto fail;
+	pb_server_observe(d->srv, observe, d);
+	if ((err = pb_server_route(d->srv, "POST", "/webhooks/{channel}/{secret}", h_webhook, d)) ||
+	    (err = pb_server_route(d->srv, "POST", "/webhooks/{channel}", h_webhook, d)) ||
+	    (err = pb_server_route(d->srv, "GET", "/healthz", h_healthz, d)) ||
+	    (err = pb_server_route(d->srv, "GET", "/metrics", h_metrics, d)) ||
+	    (err = pb_api_routes(d, eb))) {
+		if (!eb->msg[0])
+			pb_errf(eb, err, "out of memory");
+		goto fail;
+	}
+
+	d->n_workers = cfg->pipeline.workers ? cfg->pipeline.workers : 2;
+	d->workers = calloc(d->n_workers, sizeof *d->workers);
+	if (!d->workers) {
+		err = pb_errf(eb, PB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < d->n_workers; i++) {
+		worker_ctx *w = malloc(sizeof *w);
+		if (w) {
+			w->d = d;
+			w->index = i;
+		}
+		if (!w || pthread_create(&d->workers[i], NULL, worker_main, w)) {
+			free(w);
+			err = pb_errf(eb, PB_ENOMEM, "cannot start a worker thread");
+			goto fail;
+		}
+		d->started_workers++;
+	}
+	if (pthread_create(&d->sender, NULL, sender_main, d)) {
+		err = pb_errf(eb, PB_ENOMEM, "cannot start the sender thread");
+		goto fail;
+	}
+	d->sender_started = true;
+	if (pthread_create(&d->scheduler, NULL, scheduler_main, d)) {
+		err = pb_errf(eb, PB_ENOMEM, "cannot start the scheduler thread");
+		goto fail;
+	}
+	d->scheduler_started = true;
+	if ((err = pb_server_start(d->srv, eb)))
+		goto fail;
+	free(cert);
+	free(key);
+	pb_logf(d->log, PB_LOG_INFO, "serve.started",
+		"listening on port %u; store %s; knowledge base %s; %u workers; %zu channel(s)",
+		pb_server_port(d->srv), cfg->store_path, d->kb_dir, d->n_workers, d->n_chans);
+	*out = d;
+	return PB_OK;
+fail:
+	free(cert);
+	free(key);
+	pb_daemon_stop(d);
+	return err;
+}
+
+unsigned short pb_daemon_port(const pb_daemon *d)
+{
+	return pb_server_port(d->srv);
+}
+
+void pb_daemon_stop(pb_daemon *d)
+{
+	unsigned i;
+	size_t k;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stopping = true;
+	pthread_cond_broadcast(&d->work);
+	pthread_cond_broadcast(&d->done);
+	pthread_cond_broadcast(&d->send);
+	pthread_mutex_unlock(&d->mu);
+	/* No new requests; those running finish (API waits end early). */
+	pb_server_stop(d->srv);
+	d->srv = NULL;
+	for (i = 0; i < d->started_workers; i++)
+		pthread_join(d->workers[i], NULL);
+	if (d->sender_started)
+		pthread_join(d->sender, NULL);
+	if (d->scheduler_started)
+		pthread_join(d->scheduler, NULL);
+	free(d->workers);
+	for (k = 0; k < d->n_chans; k++) {
+		pb_channel_free(d->chans[k].ch);
+		pthread_mutex_destroy(&d->chans[k].mu);
+	}
+	for (k = 0; k < d->n_pool; k++)
+		pb_store_close(d->pool[k]);
+	free(d->pool);
+	pb_http_free(d->http);
+	if (d->gen)
+		pb_daemon_gen_put(d->gen);
+	pb_metrics_free(d->metrics);
+	if (d->scheduler_started)
+		pb_logf(d->log, PB_LOG_INFO, "serve.stopped", "stopped cleanly");
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->work);
+	pthread_cond_destroy(&d->done);
+	pthread_cond_destroy(&d->send);
+	free(d);
+}
