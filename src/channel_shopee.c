@@ -37,7 +37,7 @@ typedef struct conv {
 	char id[SHOPEE_ID_MAX];
 	char buyer[SHOPEE_ID_MAX];
 	char order_sn[SHOPEE_ID_MAX]; /* the latest order the chat showed, or "" */
-	char last_ns[24];             /* last_message_timestamp when last read */
+	char last_ns[32];             /* last_message_timestamp when last read */
 	int64_t seen_at;              /* newest message handled, seconds */
 	char seen_ids[SEEN_IDS][SHOPEE_ID_MAX]; /* messages handled at seen_at */
 	unsigned n_seen;
@@ -493,12 +493,10 @@ static pb_err refresh(shopee *sh, int64_t now, outcome *oc, pb_errbuf *eb)
 		err = pb_errf(eb, PB_ENOMEM, "shopee: out of memory");
 		goto out;
 	}
-	if ((err = call(sh, "POST", path, NULL, body, false, now, &ans, oc, eb))) {
-		/* A refused refresh token needs a person: no retry fixes it. */
-		if (err == PB_EAUTH || err == PB_EUPSTREAM)
-			oc->retryable = err == PB_EUPSTREAM && oc->retryable;
+	/* A refused refresh token (PB_EAUTH) needs a person: call() does
+	 * not mark it retryable. */
+	if ((err = call(sh, "POST", path, NULL, body, false, now, &ans, oc, eb)))
 		goto out;
-	}
 	/* The token fields are at the top level; accept them under
 	 * "response" too, as every other v2 answer has them. */
 	src = ans;
@@ -896,8 +894,12 @@ static pb_err buyer_of(shopee *sh, const char *conv_id, int64_t now, char *buyer
 		goto out;
 	}
 	/* Remember it for next time, without disturbing what polling reads. */
-	if (!c && (c = conv_add(sh, conv_id)))
+	if (!c && (c = conv_add(sh, conv_id))) {
 		snprintf(c->buyer, sizeof c->buyer, "%s", buyer);
+		/* Should polling find it changed later, its history before
+		 * now is not news. */
+		c->seen_at = now;
+	}
 out:
 	cJSON_Delete(ans);
 	pb_buf_release(&q);
