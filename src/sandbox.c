@@ -69,6 +69,7 @@ static const struct {
 	pb_err (*init)(pb_sandbox *, const pb_sandbox_opts *, const pb_ydoc *, pb_diag *);
 } modules[] = {
 	{pb_sbx_track_keys, pb_sbx_track_init},
+	{pb_sbx_shopee_keys, pb_sbx_shopee_init},
 };
 
 void pb_sandbox_opts_init(pb_sandbox_opts *o)
@@ -591,7 +592,7 @@ static enum MHD_Result dispatch(pb_sandbox *sb, const pb_sbx_req *rq)
 
 	if (!strcmp(rq->path, echo_route.path)) {
 		route = &echo_route;
-	} else if (!strncmp(rq->path, "/_sandbox/", 10)) {
+	} else if (!strncmp(rq->path, "/_sandbox/", 10) && strncmp(rq->path, "/_sandbox/shopee/", 17)) {
 		return control(sb, rq);
 	} else {
 		for (i = 0; i < sb->n_routes; i++) {

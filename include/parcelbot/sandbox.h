@@ -7,8 +7,11 @@
  * Served now: Kuaidi100's real-time query (POST /poll/query.do) and
  * 17TRACK's v2.2 register and gettrackinfo (POST /track/v2.2/...), from a
  * seed file of parcels (YAML, or JSON which is YAML too; see
- * tests/fixtures/sandbox-parcels.yaml). The chat APIs will be further route
- * modules beside these (see src/sandbox_internal.h).
+ * tests/fixtures/sandbox-parcels.yaml); and Shopee Open Platform v2's token
+ * refresh, seller chat, order detail and logistics tracking, with its
+ * signature and token checks, from the seed's `shopee` section (see
+ * src/sandbox_shopee.c and tests/fixtures/sandbox-shopee.yaml). Further
+ * chat APIs are route modules beside these (see src/sandbox_internal.h).
  *
  * For the tests it also:
  *  - records every request it receives (GET /_sandbox/requests[?route=R],
@@ -38,6 +41,12 @@ struct cJSON;
 #define PB_SANDBOX_K100_CUSTOMER "sandbox-customer"
 #define PB_SANDBOX_K100_KEY "sandbox-key"
 #define PB_SANDBOX_17TRACK_TOKEN "sandbox-token"
+/* Shopee Open Platform v2 (src/sandbox_shopee.c). The refresh token is the
+ * first one: each refresh issues a new one and retires the old. */
+#define PB_SANDBOX_SHOPEE_PARTNER_ID 1000001
+#define PB_SANDBOX_SHOPEE_PARTNER_KEY "sandbox-shopee-key"
+#define PB_SANDBOX_SHOPEE_SHOP_ID 2000001
+#define PB_SANDBOX_SHOPEE_REFRESH_TOKEN "sandbox-refresh"
 
 typedef struct pb_sandbox pb_sandbox;
 
