@@ -65,7 +65,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all test asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
+.PHONY: all demo test asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 # Test objects are intermediate files; keep them so reruns do not recompile.
 .SECONDARY:
@@ -115,6 +115,11 @@ check-build: $(BIN) $(UNIT_BINS)
 
 test: all check-build
 	@BUILD=$(BUILD) PARCELBOT=$(BIN) ./scripts/run-tests.sh
+
+# The sandbox shop and the daemon on loopback, the seeded conversations
+# played and every draft shown. DEMO_ONCE=1 plays once and exits.
+demo: all
+	@PARCELBOT=$(BIN) python3 scripts/demo.py
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS='-O1 -g' test

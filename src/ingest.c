@@ -221,7 +221,7 @@ typedef struct job {
 	pb_store_inbox_row row;
 	cJSON *j;
 	envelope e;
-	char bad[400];      /* why the payload cannot be processed, or "" */
+	char bad[sizeof(pb_errbuf)]; /* why the payload cannot be processed, or "" */
 	pb_err bad_err;
 	bool lookup_wanted; /* the parcel came with a number and no events */
 	const char *carrier; /* its carrier, as looked up ("unknown" if none) */

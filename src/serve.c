@@ -7,14 +7,19 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "parcelbot/case.h"
+#include "parcelbot/channel_chatwoot.h"
+#include "parcelbot/channel_shopee.h"
 #include "parcelbot/http.h"
 #include "parcelbot/ingest.h"
+#include "parcelbot/order.h"
 #include "parcelbot/policy.h"
 #include "parcelbot/ydoc.h"
 
@@ -231,6 +236,9 @@ static bool stopping(pb_daemon *d)
 	return s;
 }
 
+static const char *jstr(const cJSON *j, const char *k);
+static void shopee_token_save(pb_daemon *d, pb_chan_slot *c);
+
 /* ---- tracking and orders for the workers ---- */
 
 static void resolve_many(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now)
@@ -268,6 +276,52 @@ static void resolve_many(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now)
 	}
 	free(q);
 	free(r);
+}
+
+/* Completes a buyer's message before it is processed, outside any
+ * transaction: a Shopee conversation's order and Shopee's own tracking of
+ * it. A failure leaves the event as it was (ingest counts and logs it). */
+static pb_err enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
+{
+	pb_daemon *d = ctx;
+	const char *channel = jstr(ev, "channel");
+	cJSON *order = cJSON_GetObjectItemCaseSensitive(ev, "order");
+	const char *order_id = jstr(order, "id");
+	pb_chan_slot *c = channel ? pb_daemon_channel(d, channel) : NULL;
+	pb_err err = PB_OK;
+
+	if (c && c->is_shopee && order_id && *order_id &&
+	    !cJSON_GetObjectItemCaseSensitive(ev, "parcel")) {
+		pb_order o;
+		pb_trace t;
+		char carrier[64], number[64];
+		pb_order_init(&o);
+		pthread_mutex_lock(&c->mu);
+		err = pb_channel_order(c->ch, order_id, now, &o, eb);
+		if (!err) {
+			cJSON *oj = pb_order_json(&o);
+			if (oj)
+				cJSON_ReplaceItemInObjectCaseSensitive(ev, "order", oj);
+			pb_order_release(&o);
+			err = pb_shopee_tracking(c->ch, order_id, now, &t, carrier, sizeof carrier,
+						 number, sizeof number, eb);
+			if (!err) {
+				cJSON *tj = pb_trace_json(&t);
+				const char *have = jstr(tj, "carrier");
+				/* Shopee names the carrier its own way ("SPX
+				 * Express"); kept as it is for the record. */
+				if (tj && (!have || !*have))
+					cJSON_ReplaceItemInObjectCaseSensitive(
+						tj, "carrier", cJSON_CreateString(carrier));
+				if (tj)
+					cJSON_AddItemToObject(ev, "parcel", tj);
+				pb_trace_release(&t);
+			}
+		}
+		shopee_token_save(d, c);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return err;
 }
 
 typedef struct worker_ctx {
@@ -333,6 +387,8 @@ static void *worker_main(void *arg)
 			io.max_attempts = (int)d->cfg->pipeline.max_attempts;
 			io.resolve_many = resolve_many;
 			io.resolve_ctx = g;
+			io.enrich = enrich;
+			io.enrich_ctx = d;
 			io.cache_ttl = d->cfg->tracking.cache_ttl > 0 ? d->cfg->tracking.cache_ttl : 0;
 			if (pb_ingest_new(g->kb, st, &io, &ing, &eb)) {
 				pb_logf(d->log, PB_LOG_ERROR, "worker.failed", "%s", eb.msg);
@@ -555,6 +611,8 @@ static void send_one(pb_daemon *d, pb_store *st, const pb_store_outbox_row *row,
 	}
 	pthread_mutex_lock(&slot->mu);
 	err = pb_channel_perform(slot->ch, &a, now, &res, &eb);
+	if (slot->is_shopee)
+		shopee_token_save(d, slot);
 	pthread_mutex_unlock(&slot->mu);
 	if (err)
 		goto failed;
@@ -724,6 +782,8 @@ static void *scheduler_main(void *arg)
 				sleep_ms = c->poll_ms;
 			pthread_mutex_lock(&c->mu);
 			err = pb_channel_poll(c->ch, now_ms / 1000, &evs, &eb);
+			if (c->is_shopee)
+				shopee_token_save(d, c);
 			pthread_mutex_unlock(&c->mu);
 			if (err) {
 				pb_logf(d->log, PB_LOG_WARN, "poll.failed", "%s: %s (tried again in %lds)",
@@ -989,11 +1049,78 @@ static char *slurp(const char *path, pb_errbuf *eb)
 	return pb_buf_detach(&b, NULL);
 }
 
+/* Shopee rotates its refresh token on every refresh and the old one stops
+ * working, so the latest is kept beside the database (mode 600) and
+ * preferred over the configured one at start. */
+static void shopee_token_path(const pb_daemon *d, char *out, size_t n)
+{
+	const char *db = d->cfg->store_path;
+
+	if (!strncmp(db, "sqlite:", 7))
+		db += 7;
+	snprintf(out, n, "%s.shopee-refresh-token", db);
+}
+
+static void shopee_token_save(pb_daemon *d, pb_chan_slot *c)
+{
+	const char *tok = pb_shopee_refresh_token(c->ch);
+	char path[4200], tmp[4300];
+	FILE *f;
+	int fd;
+
+	if (!tok || !*tok || (c->saved_token && !strcmp(c->saved_token, tok)))
+		return;
+	shopee_token_path(d, path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f || fprintf(f, "%s\n", tok) < 0 || fflush(f) || fsync(fileno(f)) || fclose(f) ||
+	    rename(tmp, path)) {
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		pb_logf(d->log, PB_LOG_ERROR, "shopee.token_not_saved",
+			"the rotated Shopee refresh token could not be written to %s: %s; after a "
+			"restart the shop must be authorised again",
+			path, strerror(errno));
+		return;
+	}
+	free(c->saved_token);
+	c->saved_token = strdup(tok);
+}
+
 /* Builds the configured channel adapters. */
 static pb_err channels_build(pb_daemon *d, pb_errbuf *eb)
 {
-	(void)eb;
+	const pb_config *cfg = d->cfg;
+	pb_err err;
+
 	d->n_chans = 0;
+	if (cfg->chatwoot.enabled) {
+		pb_chan_slot *c = &d->chans[d->n_chans];
+		if ((err = pb_chatwoot_new(&cfg->chatwoot, d->http, &c->ch, eb)))
+			return err;
+		pthread_mutex_init(&c->mu, NULL);
+		d->n_chans++;
+	}
+	if (cfg->shopee.enabled) {
+		pb_chan_slot *c = &d->chans[d->n_chans];
+		pb_shopee_config sc = cfg->shopee;
+		char path[4200], *saved = NULL;
+		pb_errbuf ignore;
+		shopee_token_path(d, path, sizeof path);
+		if (!access(path, F_OK) && !pb_config_read_secret(path, &saved, &ignore))
+			sc.refresh_token = saved;
+		err = pb_shopee_new(&sc, d->http, &c->ch, eb);
+		c->saved_token = saved;
+		if (err)
+			return err;
+		pthread_mutex_init(&c->mu, NULL);
+		c->poll_ms = cfg->shopee.poll_interval_ms > 0 ? cfg->shopee.poll_interval_ms : 10000;
+		c->is_shopee = true;
+		d->n_chans++;
+	}
 	return PB_OK;
 }
 
@@ -1155,6 +1282,7 @@ void pb_daemon_stop(pb_daemon *d)
 	free(d->workers);
 	for (k = 0; k < d->n_chans; k++) {
 		pb_channel_free(d->chans[k].ch);
+		free(d->chans[k].saved_token);
 		pthread_mutex_destroy(&d->chans[k].mu);
 	}
 	for (k = 0; k < d->n_pool; k++)

@@ -36,6 +36,8 @@ typedef struct pb_chan_slot {
 	pthread_mutex_t mu;
 	long poll_ms;        /* 0: not polled */
 	int64_t next_poll_ms;
+	bool is_shopee;      /* its rotating refresh token is saved */
+	char *saved_token;   /* the refresh token last saved */
 } pb_chan_slot;
 
 #define PB_DAEMON_MAX_CHANNELS 4
