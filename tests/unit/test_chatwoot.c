@@ -756,6 +756,25 @@ static cJSON *wait_records(const char *route, int n)
 	}
 }
 
+/* Waits until the sandbox has recorded n deliveries; returns the
+ * /_sandbox/chatwoot/deliveries answer (caller deletes). */
+static cJSON *wait_deliveries(int n)
+{
+	long long end = tt_ms() + 5000;
+	cJSON *j;
+	long st;
+
+	for (;;) {
+		j = sbx("GET", "/_sandbox/chatwoot/deliveries", NULL, &st);
+		if (cJSON_GetArraySize(cJSON_GetObjectItem(j, "deliveries")) >= n)
+			return j;
+		cJSON_Delete(j);
+		if (tt_ms() > end)
+			fail_msg("fewer than %d deliveries recorded after 5 s", n);
+		usleep(10000);
+	}
+}
+
 /* Feeds the k-th webhook the echo receiver got to the adapter. */
 static int feed(pb_channel *ch, int k, pb_chan_events *evs)
 {
@@ -818,8 +837,9 @@ static void delivery(void **state)
 	cJSON_Delete(e);
 	pb_chan_events_release(&evs);
 
-	/* Every delivery recorded as delivered. */
-	j = sbx("GET", "/_sandbox/chatwoot/deliveries", NULL, &st);
+	/* Every delivery recorded as delivered (the record is written once
+	 * the receiver's answer is in, a moment after the echo saw it). */
+	j = wait_deliveries(4);
 	d = cJSON_GetObjectItem(j, "deliveries");
 	assert_int_equal(cJSON_GetArraySize(d), 4);
 	cJSON_ArrayForEach(e, d)
@@ -849,7 +869,6 @@ static void delivery_failures(void **state)
 {
 	cJSON *j, *d, *e;
 	long st;
-	long long end;
 
 	(void)state;
 	/* A receiver that fails: retried, then recorded as failed. */
@@ -857,17 +876,9 @@ static void delivery_failures(void **state)
 	tt_fault(sb, "{\"route\":\"echo\",\"status\":500,\"times\":0}");
 	j = sbx("POST", "/_sandbox/chatwoot/incoming", "{\"conversation\":7,\"text\":\"hi\"}", &st);
 	cJSON_Delete(j);
-	end = tt_ms() + 5000;
-	for (;;) {
-		j = sbx("GET", "/_sandbox/chatwoot/deliveries", NULL, &st);
-		d = cJSON_GetObjectItem(j, "deliveries");
-		if (cJSON_GetArraySize(d) == 1)
-			break;
-		cJSON_Delete(j);
-		if (tt_ms() > end)
-			fail_msg("no delivery recorded");
-		usleep(10000);
-	}
+	j = wait_deliveries(1);
+	d = cJSON_GetObjectItem(j, "deliveries");
+	assert_int_equal(cJSON_GetArraySize(d), 1);
 	e = cJSON_GetArrayItem(d, 0);
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(e, "ok")));
 	assert_int_equal(cJSON_GetObjectItem(e, "status")->valueint, 500);
@@ -881,17 +892,9 @@ static void delivery_failures(void **state)
 	j = sbx("POST", "/_sandbox/chatwoot/incoming", "{\"conversation\":7,\"text\":\"hi\"}", &st);
 	cJSON_Delete(j);
 	cJSON_Delete(wait_records("echo", 5));
-	end = tt_ms() + 5000;
-	for (;;) {
-		j = sbx("GET", "/_sandbox/chatwoot/deliveries", NULL, &st);
-		d = cJSON_GetObjectItem(j, "deliveries");
-		if (cJSON_GetArraySize(d) == 2)
-			break;
-		cJSON_Delete(j);
-		if (tt_ms() > end)
-			fail_msg("no second delivery recorded");
-		usleep(10000);
-	}
+	j = wait_deliveries(2);
+	d = cJSON_GetObjectItem(j, "deliveries");
+	assert_int_equal(cJSON_GetArraySize(d), 2);
 	e = cJSON_GetArrayItem(d, 1);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(e, "ok")));
 	assert_int_equal(cJSON_GetObjectItem(e, "attempts")->valueint, 2);
