@@ -15,7 +15,7 @@
 #include "parcelbot/sandbox.h"
 
 const char pb_usage_sandbox[] =
-	"usage: parcelbot sandbox [--port N] [--seed FILE]\n"
+	"usage: parcelbot sandbox [--port N] [--seed FILE] [--chatwoot-webhook URL]\n"
 	"\n"
 	"Serves fake Kuaidi100 and 17TRACK APIs on 127.0.0.1, speaking their wire\n"
 	"formats and checking their signatures and tokens, with the parcels in the\n"
@@ -30,12 +30,22 @@ const char pb_usage_sandbox[] =
 	"PARCELBOT_17TRACK_TOKEN (or their *_FILE forms) when they are set, else\n"
 	"sandbox-customer, sandbox-key and sandbox-token.\n"
 	"\n"
+	"It also serves a fake Chatwoot (account 1, token PARCELBOT_CHATWOOT_TOKEN\n"
+	"or sandbox-chatwoot-token): point PARCELBOT_CHATWOOT_URL at\n"
+	"http://127.0.0.1:PORT and --chatwoot-webhook at parcelbot's\n"
+	"/webhooks/chatwoot/<secret>. Play a buyer with POST\n"
+	"/_sandbox/chatwoot/incoming, an agent with POST /_sandbox/chatwoot/agent_note,\n"
+	"or the seed's scripted conversations with POST /_sandbox/chatwoot/play\n"
+	"(see docs/channels.md).\n"
+	"\n"
 	"Test controls: GET /_sandbox/requests, POST /_sandbox/faults, DELETE\n"
 	"/_sandbox/faults, POST /_sandbox/reset (see docs/providers.md).\n"
 	"\n"
 	"Options:\n"
 	"  --port N     port to listen on; 0 (the default) picks a free one\n"
-	"  --seed FILE  parcels to serve (YAML or JSON)\n"
+	"  --seed FILE  parcels (and Chatwoot conversations) to serve (YAML or JSON)\n"
+	"  --chatwoot-webhook URL\n"
+	"               where the fake Chatwoot posts message_created webhooks\n"
 	"  -h, --help   show this help\n";
 
 int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv)
@@ -43,6 +53,7 @@ int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"port", required_argument, NULL, 'p'},
 		{"seed", required_argument, NULL, 's'},
+		{"chatwoot-webhook", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -69,6 +80,12 @@ int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv)
 		case 's':
 			so.seed_file = optarg;
 			break;
+		case 'w':
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return pb_cli_usage("sandbox",
+						    "--chatwoot-webhook must be an http(s) URL");
+			so.chatwoot_webhook = optarg;
+			break;
 		case 'h':
 			pb_cli_help(pb_cli_find("sandbox"));
 			return PB_EXIT_OK;
@@ -92,6 +109,7 @@ int pb_cmd_sandbox(pb_cli *cli, int argc, char **argv)
 	so.k100_customer = cfg.tracking.k100_customer;
 	so.k100_key = cfg.tracking.k100_key;
 	so.t17_token = cfg.tracking.t17_token;
+	so.chatwoot_token = cfg.chatwoot.api_token;
 	/* Block the stop signals before the server's threads exist, so they
 	 * inherit the mask and only sigwait below sees them. */
 	sigemptyset(&set);

@@ -70,6 +70,7 @@ static const struct {
 } modules[] = {
 	{pb_sbx_track_keys, pb_sbx_track_init},
 	{pb_sbx_shopee_keys, pb_sbx_shopee_init},
+	{pb_sbx_chatwoot_keys, pb_sbx_chatwoot_init},
 };
 
 void pb_sandbox_opts_init(pb_sandbox_opts *o)
@@ -579,6 +580,30 @@ static void echo(void *state, const pb_sbx_req *rq, pb_sbx_resp *rs)
 	pb_buf_release(&b);
 }
 
+/* A route path matches segment by segment; a "*" segment matches any one
+ * non-empty segment. */
+static bool path_match(const char *pat, const char *path)
+{
+	size_t pn, sn;
+
+	for (;;) {
+		pn = strcspn(pat, "/");
+		sn = strcspn(path, "/");
+		if (pn == 1 && *pat == '*') {
+			if (!sn)
+				return false;
+		} else if (pn != sn || strncmp(pat, path, pn)) {
+			return false;
+		}
+		pat += pn;
+		path += sn;
+		if (!*pat || !*path)
+			return !*pat && !*path;
+		pat++;
+		path++;
+	}
+}
+
 static enum MHD_Result dispatch(pb_sandbox *sb, const pb_sbx_req *rq)
 {
 	static const pb_sbx_route echo_route = {"echo", NULL, "/_sandbox/echo", echo, NULL};
@@ -592,11 +617,9 @@ static enum MHD_Result dispatch(pb_sandbox *sb, const pb_sbx_req *rq)
 
 	if (!strcmp(rq->path, echo_route.path)) {
 		route = &echo_route;
-	} else if (!strncmp(rq->path, "/_sandbox/", 10) && strncmp(rq->path, "/_sandbox/shopee/", 17)) {
-		return control(sb, rq);
 	} else {
 		for (i = 0; i < sb->n_routes; i++) {
-			if (strcmp(sb->routes[i].path, rq->path))
+			if (!path_match(sb->routes[i].path, rq->path))
 				continue;
 			path_known = true;
 			if (!strcmp(sb->routes[i].method, rq->method)) {
@@ -605,6 +628,9 @@ static enum MHD_Result dispatch(pb_sandbox *sb, const pb_sbx_req *rq)
 			}
 		}
 	}
+	/* Modules may serve their own controls under /_sandbox/<module>/. */
+	if (!route && !path_known && !strncmp(rq->path, "/_sandbox/", 10))
+		return control(sb, rq);
 	if (!route)
 		return send_error(rq->conn, path_known ? 405 : 404,
 				  path_known ? "method not allowed" : "no such route");

@@ -40,7 +40,8 @@ typedef void (*pb_sbx_handler)(void *state, const pb_sbx_req *rq, pb_sbx_resp *r
 typedef struct pb_sbx_route {
 	const char *name;   /* for records and faults, e.g. "kuaidi100.query" */
 	const char *method; /* exact, e.g. "POST" */
-	const char *path;   /* exact, e.g. "/poll/query.do" */
+	const char *path;   /* e.g. "/poll/query.do"; a segment that is just
+			     * "*" matches any one non-empty segment */
 	pb_sbx_handler fn;
 	void *state;        /* the module's, passed to fn */
 } pb_sbx_route;
@@ -76,5 +77,8 @@ extern const char *const pb_sbx_track_keys[];
 pb_err pb_sbx_shopee_init(pb_sandbox *sb, const pb_sandbox_opts *o, const pb_ydoc *seed,
 			  pb_diag *dg);
 extern const char *const pb_sbx_shopee_keys[];
+pb_err pb_sbx_chatwoot_init(pb_sandbox *sb, const pb_sandbox_opts *o, const pb_ydoc *seed,
+			    pb_diag *dg);
+extern const char *const pb_sbx_chatwoot_keys[];
 
 #endif

@@ -7,11 +7,39 @@
  * Served now: Kuaidi100's real-time query (POST /poll/query.do) and
  * 17TRACK's v2.2 register and gettrackinfo (POST /track/v2.2/...), from a
  * seed file of parcels (YAML, or JSON which is YAML too; see
- * tests/fixtures/sandbox-parcels.yaml); and Shopee Open Platform v2's token
- * refresh, seller chat, order detail and logistics tracking, with its
- * signature and token checks, from the seed's `shopee` section (see
- * src/sandbox_shopee.c and tests/fixtures/sandbox-shopee.yaml). Further
- * chat APIs are route modules beside these (see src/sandbox_internal.h).
+ * tests/fixtures/sandbox-parcels.yaml); and Chatwoot (src/sandbox_chatwoot.c):
+ * the application API parcelbot's adapter uses, under
+ * /api/v1/accounts/{account}/conversations/{id}/: messages (GET, POST),
+ * labels (GET, POST) and toggle_status (POST), checking the
+ * api_access_token header and the account id. *
+ * The fake Chatwoot plays buyers and agents and calls parcelbot back the way
+ * Chatwoot does, with message_created webhooks POSTed (from a delivery
+ * thread, retried twice on failure) to the configured webhook URL:
+ *  - POST /_sandbox/chatwoot/incoming {"conversation": N, "text": T,
+ *    "contact": N?, "order_id": S?}: a buyer writes (the conversation is
+ *    made when new);
+ *  - POST /_sandbox/chatwoot/agent_note {"conversation", "text", "agent"}:
+ *    an agent writes a private note (a command such as "/send");
+ *  - every message created through the API (parcelbot's notes and
+ *    replies) is announced too, with sender.type "agent_bot";
+ *  - POST /_sandbox/chatwoot/config {"webhook": URL|null} sets the URL
+ *    (opts.chatwoot_webhook at start); GET /_sandbox/chatwoot/deliveries
+ *    lists every delivery and its outcome;
+ *  - GET /_sandbox/chatwoot/conversations/{id}: a conversation's state
+ *    (status, labels, contact, custom_attributes, messages);
+ *  - the seed's `chatwoot: {conversations: [{id, contact, name?, order_id?,
+ *    labels?, status?, messages: [{text, at}], follow_up: {after, text}}]}`
+ *    is played by POST /_sandbox/chatwoot/play {"speed": F?}: each message
+ *    `at` seconds (divided by F) after the start, and the follow-up `after`
+ *    seconds after a conversation's last message unless a public reply came
+ *    in between; GET /_sandbox/chatwoot/play reports {running, played,
+ *    pending, follow_ups, follow_ups_skipped}.
+ *
+ * Shopee Open Platform v2's token refresh, seller chat, order detail and
+ * logistics tracking are served with their signature and token checks, from
+ * the seed's `shopee` section (see src/sandbox_shopee.c and
+ * tests/fixtures/sandbox-shopee.yaml). Chat APIs are route modules (see
+ * src/sandbox_internal.h).
  *
  * For the tests it also:
  *  - records every request it receives (GET /_sandbox/requests[?route=R],
@@ -21,7 +49,8 @@
  *    status such as 500 or 429 with Retry-After, a connection dropped
  *    mid-response, a garbage or truncated body, an oversized body streamed
  *    without being held in memory;
- *  - forgets everything (faults, requests, 17TRACK registrations) on
+ *  - forgets everything (faults, requests, 17TRACK registrations, Chatwoot
+ *    conversations back to the seed, deliveries, a play under way) on
  *    POST /_sandbox/reset.
  * The same controls are available in-process through the functions below.
  * GET|POST /_sandbox/echo answers with what it received (route "echo").
@@ -47,6 +76,8 @@ struct cJSON;
 #define PB_SANDBOX_SHOPEE_PARTNER_KEY "sandbox-shopee-key"
 #define PB_SANDBOX_SHOPEE_SHOP_ID 2000001
 #define PB_SANDBOX_SHOPEE_REFRESH_TOKEN "sandbox-refresh"
+#define PB_SANDBOX_CHATWOOT_TOKEN "sandbox-chatwoot-token"
+#define PB_SANDBOX_CHATWOOT_ACCOUNT 1
 
 typedef struct pb_sandbox pb_sandbox;
 
@@ -56,6 +87,9 @@ typedef struct pb_sandbox_opts {
 	const char *k100_customer; /* NULL: PB_SANDBOX_K100_CUSTOMER */
 	const char *k100_key;      /* NULL: PB_SANDBOX_K100_KEY */
 	const char *t17_token;     /* NULL: PB_SANDBOX_17TRACK_TOKEN */
+	const char *chatwoot_webhook; /* where message_created goes, or NULL */
+	const char *chatwoot_token;   /* NULL: PB_SANDBOX_CHATWOOT_TOKEN */
+	long chatwoot_account;        /* 0: PB_SANDBOX_CHATWOOT_ACCOUNT */
 } pb_sandbox_opts;
 
 void pb_sandbox_opts_init(pb_sandbox_opts *o);
@@ -83,7 +117,9 @@ typedef enum pb_fault_kind {
 
 typedef struct pb_sandbox_fault {
 	char route[48];         /* "kuaidi100.query", "17track.register",
-				 * "17track.gettrackinfo", "echo", or "*" */
+				 * "17track.gettrackinfo", "chatwoot.messages.create",
+				 * "chatwoot.messages.list", "chatwoot.labels",
+				 * "chatwoot.toggle_status", "echo", or "*" */
 	pb_fault_kind kind;
 	int times;              /* requests it applies to; 0 or less: all */
 	long latency_ms;        /* wait before answering, for any kind */
