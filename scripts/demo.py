@@ -157,7 +157,8 @@ def show_case(api, auth, draft):
         return None
     summary = case.get("case", {})
     msgs = [e for e in case.get("timeline", []) if e.get("type") == "message"]
-    last = msgs[-1] if msgs else {}
+    answered = [m for m in msgs if m.get("id") == draft.get("message")]
+    last = answered[0] if answered else (msgs[-1] if msgs else {})
     verdict = last.get("verdict") or {}
     print(c("1;36", f"\n── case {summary.get('id')} · {summary.get('channel')} conversation "
                      f"{summary.get('conversation')} · order {summary.get('order') or '-'}"))

@@ -1231,6 +1231,8 @@ static int tl_cmp(const void *a, const void *b)
 
 void pb_case_draft_fields(cJSON *x, const pb_store_draft *d, int32_t off)
 {
+	if (d->message_id)
+		cJSON_AddNumberToObject(x, "message", (double)d->message_id);
 	cJSON_AddNumberToObject(x, "version", d->version);
 	cJSON_AddStringToObject(x, "state", d->state);
 	cJSON_AddNumberToObject(x, "severity", d->severity);

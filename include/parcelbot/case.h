@@ -205,7 +205,8 @@ pb_err pb_case_escalate_overdue(pb_store *st, const struct pb_kb *kb, int64_t no
  * conversation, buyer, order, carrier, number, lang, owner, outcome and its
  * times}. Times are ISO 8601 at tz_off. Caller owns the result. */
 struct cJSON *pb_case_summary_json(const pb_store_case *c, int32_t tz_off);
-/* Adds a draft's fields to x: version, state, severity, action, lang,
+/* Adds a draft's fields to x: message (the id of the message it answers,
+ * when there is one), version, state, severity, action, lang,
  * template, reply, brief, compensation, follow_up_due, checklist, reasons
  * and lint (the last five as JSON). */
 void pb_case_draft_fields(struct cJSON *x, const pb_store_draft *d, int32_t tz_off);
