@@ -15,3 +15,6 @@ for b in "$BUILD"/bench/bench_*; do
 	fi
 	echo
 done
+# The daemon end to end, against the sandbox on loopback (all cores).
+echo "== serve (end to end)"
+PARCELBOT=${PARCELBOT:-./parcelbot} python3 scripts/bench_serve.py

@@ -46,6 +46,7 @@ struct pb_sandbox {
 	pb_sandbox_fault *faults;
 	size_t n_faults, cap_faults;
 	cJSON *records;
+	size_t n_records;
 	unsigned long seq;
 };
 
@@ -318,15 +319,23 @@ static void record(pb_sandbox *sb, const char *route, const pb_sbx_req *rq, cons
 	pb_utf8_repair(rq->body, n, &body);
 	pthread_mutex_lock(&sb->lock);
 	if (o) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
 		cJSON_AddNumberToObject(o, "seq", (double)++sb->seq);
+		/* When it arrived, for latency figures. */
+		cJSON_AddNumberToObject(o, "at_ms",
+					(double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000));
 		cJSON_AddStringToObject(o, "route", route);
 		cJSON_AddStringToObject(o, "method", rq->method);
 		cJSON_AddStringToObject(o, "path", rq->path);
 		cJSON_AddStringToObject(o, "query", pb_buf_str(&query));
 		cJSON_AddStringToObject(o, "body", pb_buf_str(&body));
 		cJSON_AddStringToObject(o, "answered", answered);
-		if (cJSON_GetArraySize(sb->records) >= MAX_RECORDS)
+		/* Counted here: cJSON_GetArraySize walks the whole list. */
+		if (sb->n_records >= MAX_RECORDS)
 			cJSON_DeleteItemFromArray(sb->records, 0);
+		else
+			sb->n_records++;
 		cJSON_AddItemToArray(sb->records, o);
 	}
 	pthread_mutex_unlock(&sb->lock);
@@ -381,6 +390,7 @@ void pb_sandbox_requests_clear(pb_sandbox *sb)
 	if (fresh) {
 		cJSON_Delete(sb->records);
 		sb->records = fresh;
+		sb->n_records = 0;
 	}
 	pthread_mutex_unlock(&sb->lock);
 }

@@ -512,61 +512,69 @@ static int64_t backoff_s(int attempts, long retry_after)
 	return s;
 }
 
-static pb_err confirm(pb_daemon *d, pb_store *st, pb_id id, int64_t now, pb_errbuf *eb)
-{
-	pb_err err;
+/* One outbox row in a sending round: what was tried and how it went. */
+typedef struct send_job {
+	const pb_store_outbox_row *row;
+	pb_err err;             /* PB_OK: the channel confirmed it */
+	pb_errbuf eb;
+	pb_chan_result res;
+	bool local;             /* no channel adapter: stored is delivered */
+	double seconds;
+} send_job;
 
-	if ((err = pb_store_begin(st, eb)))
-		return err;
-	err = pb_case_outbox_confirmed(st, id, "sender", now, eb);
-	if (err == PB_ESTATE)
-		err = PB_OK; /* confirmed by another sender meanwhile */
-	if (!err && !(err = pb_store_commit(st, eb)))
-		return PB_OK;
-	pb_store_rollback(st);
-	(void)d;
-	return err;
+typedef struct send_round {
+	pb_daemon *d;
+	send_job *jobs;
+	size_t n;
+	unsigned k, threads;   /* this thread's share: jobs k, k+threads, ... */
+	int64_t now;
+} send_round;
+
+/* The adapter instance sender thread k uses, and its lock. Chatwoot keeps
+ * one instance per sender thread so replies go out in parallel; Shopee has
+ * one (its tokens rotate), which the threads share in turn. */
+static pb_channel *send_instance(pb_chan_slot *c, unsigned k, pthread_mutex_t **mu)
+{
+	if (c->n_extra) {
+		k %= (unsigned)c->n_extra;
+		*mu = &c->extra_mu[k];
+		return c->extra[k];
+	}
+	*mu = &c->mu;
+	return c->ch;
 }
 
-/* Carries out one outbox row. */
-static void send_one(pb_daemon *d, pb_store *st, const pb_store_outbox_row *row, int64_t now)
+/* Builds the action from the row and the draft it names, and carries it
+ * out through the channel. */
+static void perform_one(pb_daemon *d, pb_store *st, unsigned k, send_job *j, int64_t now)
 {
+	const pb_store_outbox_row *row = j->row;
 	pb_chan_slot *slot = pb_daemon_channel(d, row->channel);
 	cJSON *p = NULL;
 	pb_store_draft dr;
 	pb_chan_action a;
-	pb_chan_result res;
-	pb_errbuf eb;
+	pthread_mutex_t *mu;
+	pb_channel *ch;
 	char *checklist = NULL, *lint = NULL, url[1024], reason[512];
 	bool have_draft = false;
 	int64_t t0 = pb_daemon_now_ms();
-	pb_err err;
 
-	eb.msg[0] = '\0';
-	memset(&dr, 0, sizeof dr);
+	j->eb.msg[0] = '\0';
+	j->res.retry_after = -1;
 	if (!slot) {
 		/* The API's and the command line's drafts wait in parcelbot
 		 * itself: being stored is being delivered. */
-		if ((err = confirm(d, st, row->id, now, &eb)))
-			pb_logf(d->log, PB_LOG_ERROR, "outbox.confirm_failed", "%s: %s", row->key,
-				eb.msg);
-		return;
-	}
-	/* Counted before the try: after a crash mid-send the next try knows
-	 * an earlier one may have delivered. */
-	if ((err = pb_store_outbox_retry(st, row->id, now + 60, NULL, &eb))) {
-		pb_logf(d->log, PB_LOG_ERROR, "outbox.claim_failed", "%s: %s", row->key, eb.msg);
+		j->local = true;
 		return;
 	}
 	memset(&a, 0, sizeof a);
-	memset(&res, 0, sizeof res);
-	res.retry_after = -1;
+	memset(&dr, 0, sizeof dr);
 	p = cJSON_Parse(row->payload);
 	a.kind = (pb_chan_kind)pb_chan_kind_from_name(row->kind);
 	if ((int)a.kind < 0 || !p) {
-		err = pb_errf(&eb, PB_EINVAL, "unknown action '%s' or unreadable payload", row->kind);
-		res.retryable = false;
-		goto failed;
+		j->err = pb_errf(&j->eb, PB_EINVAL, "unknown action '%s' or unreadable payload",
+				 row->kind);
+		goto out;
 	}
 	a.key = row->key;
 	a.attempt = (unsigned)row->attempts;
@@ -579,7 +587,7 @@ static void send_one(pb_daemon *d, pb_store *st, const pb_store_outbox_row *row,
 	a.text = jstr(p, "text");
 	a.brief = jstr(p, "brief");
 	a.reason = jstr(p, "reason");
-	if (a.draft_id && !pb_store_draft_get(st, a.draft_id, &dr, &eb)) {
+	if (a.draft_id && !pb_store_draft_get(st, a.draft_id, &dr, &j->eb)) {
 		have_draft = true;
 		a.lang = dr.lang;
 		a.severity = dr.severity;
@@ -606,50 +614,154 @@ static void send_one(pb_daemon *d, pb_store *st, const pb_store_outbox_row *row,
 		a.case_url = url;
 	}
 	if (!a.conversation || !*a.conversation) {
-		err = pb_errf(&eb, PB_EINVAL, "the action names no conversation");
-		goto failed;
-	}
-	pthread_mutex_lock(&slot->mu);
-	err = pb_channel_perform(slot->ch, &a, now, &res, &eb);
-	if (slot->is_shopee)
-		shopee_token_save(d, slot);
-	pthread_mutex_unlock(&slot->mu);
-	if (err)
-		goto failed;
-	pb_metric_observe(d->h_send, (double)(pb_daemon_now_ms() - t0) / 1000.0);
-	if ((err = confirm(d, st, row->id, pb_daemon_now(), &eb))) {
-		pb_logf(d->log, PB_LOG_ERROR, "outbox.confirm_failed",
-			"%s was delivered but not recorded (it will be checked before any resend): %s",
-			row->key, eb.msg);
+		j->err = pb_errf(&j->eb, PB_EINVAL, "the action names no conversation");
 		goto out;
 	}
-	pb_metric_add(d->m_sent, 1);
-	pb_logf(d->log, PB_LOG_INFO, "outbox.sent", "%s on %s conversation %s%s", row->key,
-		row->channel, a.conversation, res.already ? " (delivered by an earlier try)" : "");
-	goto out;
-failed:
-	pb_metric_add(d->m_send_fail, 1);
-	{
-		int tries = row->attempts + 1;
-		bool give_up = !res.retryable ||
-			       tries >= 2 * (int)(d->cfg->pipeline.max_attempts ? d->cfg->pipeline.max_attempts : 5);
-		/* A failure that retrying cannot mend waits a day for an
-		 * operator, with its error kept; nothing is dropped. */
-		int64_t next = now + (give_up ? 86400 : backoff_s(tries, res.retry_after));
-		pb_errbuf eb2;
-		pb_logf(d->log, give_up ? PB_LOG_ERROR : PB_LOG_WARN,
-			give_up ? "outbox.parked" : "outbox.retry", "%s on %s: %s; next try in %llds",
-			row->key, row->channel, eb.msg, (long long)(next - now));
-		if (pb_store_outbox_retry(st, row->id, next, eb.msg, &eb2))
-			pb_logf(d->log, PB_LOG_ERROR, "outbox.retry_failed", "%s: %s", row->key,
-				eb2.msg);
-	}
+	ch = send_instance(slot, k, &mu);
+	pthread_mutex_lock(mu);
+	j->err = pb_channel_perform(ch, &a, now, &j->res, &j->eb);
+	if (slot->is_shopee)
+		shopee_token_save(d, slot);
+	pthread_mutex_unlock(mu);
+	j->seconds = (double)(pb_daemon_now_ms() - t0) / 1000.0;
 out:
 	if (have_draft)
 		pb_store_draft_release(&dr);
 	free(checklist);
 	free(lint);
 	cJSON_Delete(p);
+}
+
+static void *send_thread(void *arg)
+{
+	send_round *r = arg;
+	pb_errbuf eb;
+	pb_store *st = pb_daemon_store(r->d, &eb);
+	size_t i;
+
+	for (i = r->k; i < r->n; i += r->threads) {
+		if (!st) {
+			r->jobs[i].err = pb_errf(&r->jobs[i].eb, PB_EDB, "%s", eb.msg);
+			r->jobs[i].res.retryable = true;
+			continue;
+		}
+		perform_one(r->d, st, r->k, &r->jobs[i], r->now);
+	}
+	pb_daemon_store_put(r->d, st);
+	return NULL;
+}
+
+/* Records a round's outcomes in one transaction: confirmed rows move
+ * their cases on; failed ones get their next try (a failure retrying
+ * cannot mend waits a day for an operator, with its error kept: nothing
+ * is dropped). */
+static pb_err finish_round(pb_daemon *d, pb_store *st, send_job *jobs, size_t n, int64_t now,
+			   pb_errbuf *eb)
+{
+	unsigned max = d->cfg->pipeline.max_attempts ? d->cfg->pipeline.max_attempts : 5;
+	size_t i;
+	pb_err err;
+
+	if ((err = pb_store_begin(st, eb)))
+		return err;
+	for (i = 0; i < n; i++) {
+		send_job *j = &jobs[i];
+		const pb_store_outbox_row *row = j->row;
+		if (!j->err) {
+			err = pb_case_outbox_confirmed(st, row->id, "sender", now, eb);
+			if (err == PB_ESTATE)
+				err = PB_OK; /* confirmed by another sender meanwhile */
+			if (err)
+				break;
+			if (!j->local) {
+				pb_metric_add(d->m_sent, 1);
+				pb_metric_observe(d->h_send, j->seconds);
+				pb_logf(d->log, PB_LOG_INFO, "outbox.sent", "%s on %s%s", row->key,
+					row->channel,
+					j->res.already ? " (delivered by an earlier try)" : "");
+			}
+		} else {
+			int tries = row->attempts + 1;
+			bool give_up = !j->res.retryable || tries >= 2 * (int)max;
+			int64_t next = now + (give_up ? 86400 : backoff_s(tries, j->res.retry_after));
+			pb_metric_add(d->m_send_fail, 1);
+			pb_logf(d->log, give_up ? PB_LOG_ERROR : PB_LOG_WARN,
+				give_up ? "outbox.parked" : "outbox.retry",
+				"%s on %s: %s; next try in %llds", row->key, row->channel, j->eb.msg,
+				(long long)(next - now));
+			if ((err = pb_store_outbox_retry(st, row->id, next, j->eb.msg, eb)))
+				break;
+		}
+	}
+	if (!err && !(err = pb_store_commit(st, eb)))
+		return PB_OK;
+	pb_store_rollback(st);
+	return err;
+}
+
+#define SEND_BATCH 256
+
+/* One round: the due rows are marked tried (one transaction, so after a
+ * crash mid-send the next try knows an earlier one may have delivered),
+ * carried out by up to PB_SEND_THREADS threads at once, and their outcomes
+ * recorded (one transaction). Returns how many rows it took. */
+static size_t send_round_run(pb_daemon *d, pb_store *st)
+{
+	pb_store_outbox_rows rows;
+	send_job *jobs = NULL;
+	send_round r[PB_SEND_THREADS];
+	pthread_t th[PB_SEND_THREADS];
+	bool started[PB_SEND_THREADS] = {false};
+	unsigned threads, k;
+	int64_t now = pb_daemon_now();
+	pb_errbuf eb;
+	size_t i, n;
+
+	if (pb_store_outbox_due(st, now, SEND_BATCH, &rows, &eb)) {
+		pb_logf(d->log, PB_LOG_ERROR, "outbox.read_failed", "%s", eb.msg);
+		return 0;
+	}
+	n = rows.n;
+	if (!n)
+		goto out;
+	if (!(jobs = calloc(n, sizeof *jobs)))
+		goto out;
+	if (pb_store_begin(st, &eb))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		jobs[i].row = &rows.v[i];
+		if (pb_store_outbox_retry(st, rows.v[i].id, now + 60, NULL, &eb)) {
+			pb_store_rollback(st);
+			goto fail;
+		}
+	}
+	if (pb_store_commit(st, &eb)) {
+		pb_store_rollback(st);
+		goto fail;
+	}
+	threads = n < PB_SEND_THREADS ? (unsigned)n : PB_SEND_THREADS;
+	for (k = 0; k < threads; k++) {
+		r[k] = (send_round){d, jobs, n, k, threads, now};
+		started[k] = !pthread_create(&th[k], NULL, send_thread, &r[k]);
+		if (!started[k])
+			send_thread(&r[k]);
+	}
+	for (k = 0; k < threads; k++)
+		if (started[k])
+			pthread_join(th[k], NULL);
+	if (finish_round(d, st, jobs, n, pb_daemon_now(), &eb))
+		pb_logf(d->log, PB_LOG_ERROR, "outbox.confirm_failed",
+			"%zu action(s) done but not recorded (each is checked with the channel before "
+			"any resend): %s",
+			n, eb.msg);
+	goto out;
+fail:
+	pb_logf(d->log, PB_LOG_ERROR, "outbox.claim_failed", "%s", eb.msg);
+	n = 0;
+out:
+	free(jobs);
+	pb_store_outbox_rows_release(&rows);
+	return n;
 }
 
 static void *sender_main(void *arg)
@@ -659,28 +771,15 @@ static void *sender_main(void *arg)
 	pb_errbuf eb;
 
 	while (!stopping(d)) {
-		pb_store_outbox_rows rows;
 		unsigned long seen;
-		size_t i;
 		pthread_mutex_lock(&d->mu);
 		seen = d->send_seq;
 		pthread_mutex_unlock(&d->mu);
 		if (!st && !(st = store_open(d, &eb))) {
 			pb_logf(d->log, PB_LOG_ERROR, "store.open_failed", "%s", eb.msg);
-			goto wait;
+		} else if (send_round_run(d, st) == SEND_BATCH) {
+			continue; /* more are due */
 		}
-		if (pb_store_outbox_due(st, pb_daemon_now(), 64, &rows, &eb)) {
-			pb_logf(d->log, PB_LOG_ERROR, "outbox.read_failed", "%s", eb.msg);
-			pb_store_close(st);
-			st = NULL;
-			goto wait;
-		}
-		for (i = 0; i < rows.n && !stopping(d); i++)
-			send_one(d, st, &rows.v[i], pb_daemon_now());
-		pb_store_outbox_rows_release(&rows);
-		if (i == 64)
-			continue;
-	wait:
 		pthread_mutex_lock(&d->mu);
 		if (!d->stopping && d->send_seq == seen) {
 			struct timespec ts = after_ms(1000);
@@ -812,6 +911,123 @@ static void *scheduler_main(void *arg)
 	return NULL;
 }
 
+/* ---- the inbox writer: group commit for webhooks ----
+ *
+ * A webhook is acknowledged only once its events are committed, and a
+ * durable commit costs an fsync. Requests arriving together are written by
+ * one thread in one transaction, so the fsync is shared instead of
+ * queued for. */
+
+typedef struct inbox_req {
+	const char *channel;
+	const pb_chan_events *evs;
+	size_t n, dups;
+	pb_err err;
+	pb_errbuf eb;
+	bool done;
+	struct inbox_req *next;
+} inbox_req;
+
+static void *inbox_writer_main(void *arg)
+{
+	pb_daemon *d = arg;
+	pb_store *st = NULL;
+
+	pthread_mutex_lock(&d->iq_mu);
+	for (;;) {
+		inbox_req *batch, *r;
+		pb_errbuf eb;
+		pb_err err = PB_OK;
+		size_t i;
+		while (!d->iq_head && !d->iq_stop)
+			pthread_cond_wait(&d->iq_cond, &d->iq_mu);
+		if (!d->iq_head && d->iq_stop)
+			break;
+		batch = d->iq_head;
+		d->iq_head = d->iq_tail = NULL;
+		pthread_mutex_unlock(&d->iq_mu);
+
+		if (!st && !(st = store_open(d, &eb)))
+			err = PB_EDB;
+		if (!err)
+			err = pb_store_begin(st, &eb);
+		for (r = batch; !err && r; r = r->next) {
+			r->n = r->dups = 0;
+			for (i = 0; i < r->evs->n; i++) {
+				pb_err e = pb_store_inbox_put(st, r->channel, r->evs->v[i].external_id,
+							      r->evs->v[i].json, pb_daemon_now(), NULL,
+							      &eb);
+				if (e == PB_EEXIST) {
+					r->dups++;
+				} else if (e) {
+					err = e;
+					break;
+				} else {
+					r->n++;
+				}
+			}
+		}
+		if (!err && (err = pb_store_commit(st, &eb)) == PB_OK) {
+			for (r = batch; r; r = r->next) {
+				pb_metric_add(d->m_received, (double)r->n);
+				pb_metric_add(d->m_duplicate, (double)r->dups);
+			}
+		} else if (st) {
+			pb_store_rollback(st);
+			/* The handle may be broken (disk full, file gone). */
+			pb_store_close(st);
+			st = NULL;
+		}
+		pthread_mutex_lock(&d->iq_mu);
+		for (r = batch; r; r = r->next) {
+			r->err = err;
+			if (err)
+				r->eb = eb;
+			r->done = true;
+		}
+		pthread_cond_broadcast(&d->iq_done);
+	}
+	pthread_mutex_unlock(&d->iq_mu);
+	pb_store_close(st);
+	return NULL;
+}
+
+/* Puts the events in the inbox through the writer; returns how many were
+ * new, with *dups those it had already. */
+static size_t inbox_write(pb_daemon *d, const char *channel, const pb_chan_events *evs,
+			  size_t *dups, pb_errbuf *eb, pb_err *errp)
+{
+	inbox_req r;
+
+	memset(&r, 0, sizeof r);
+	r.channel = channel;
+	r.evs = evs;
+	*dups = 0;
+	*errp = PB_OK;
+	if (!evs->n)
+		return 0;
+	pthread_mutex_lock(&d->iq_mu);
+	if (d->iq_stop) {
+		pthread_mutex_unlock(&d->iq_mu);
+		*errp = pb_errf(eb, PB_ESTATE, "parcelbot is stopping");
+		return 0;
+	}
+	if (d->iq_tail)
+		d->iq_tail->next = &r;
+	else
+		d->iq_head = &r;
+	d->iq_tail = &r;
+	pthread_cond_signal(&d->iq_cond);
+	while (!r.done)
+		pthread_cond_wait(&d->iq_done, &d->iq_mu);
+	pthread_mutex_unlock(&d->iq_mu);
+	*dups = r.dups;
+	*errp = r.err;
+	if (r.err)
+		*eb = r.eb;
+	return r.err ? 0 : r.n;
+}
+
 /* ---- webhooks, /healthz, /metrics ---- */
 
 static const char *webhook_header(const void *ctx, const char *name)
@@ -825,7 +1041,6 @@ static void h_webhook(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	pb_chan_slot *c = pb_daemon_channel(d, rq->params[0]);
 	pb_chan_webhook wh;
 	pb_chan_events evs = {0};
-	pb_store *st;
 	pb_errbuf eb;
 	size_t n, dups;
 	int status = 400;
@@ -857,13 +1072,7 @@ static void h_webhook(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 		pb_chan_events_release(&evs);
 		return;
 	}
-	if (!(st = pb_daemon_store(d, &eb))) {
-		pb_srv_error(rs, 503, "unavailable", "the store cannot be opened; try again");
-		pb_chan_events_release(&evs);
-		return;
-	}
-	n = inbox_events(d, st, c->ch->name, &evs, &dups, &eb, &err);
-	pb_daemon_store_put(d, st);
+	n = inbox_write(d, c->ch->name, &evs, &dups, &eb, &err);
 	if (err) {
 		/* Not acknowledged: the channel delivers it again. */
 		pb_logf(d->log, PB_LOG_ERROR, "webhook.store_failed", "%s: %s", c->ch->name, eb.msg);
@@ -1099,10 +1308,19 @@ static pb_err channels_build(pb_daemon *d, pb_errbuf *eb)
 	d->n_chans = 0;
 	if (cfg->chatwoot.enabled) {
 		pb_chan_slot *c = &d->chans[d->n_chans];
+		size_t k;
 		if ((err = pb_chatwoot_new(&cfg->chatwoot, d->http, &c->ch, eb)))
 			return err;
 		pthread_mutex_init(&c->mu, NULL);
 		d->n_chans++;
+		/* The sender's own instances, so that a slow chat API never
+		 * holds up a webhook's acknowledgement. */
+		for (k = 0; k < PB_SEND_THREADS; k++) {
+			if ((err = pb_chatwoot_new(&cfg->chatwoot, d->http, &c->extra[k], eb)))
+				return err;
+			pthread_mutex_init(&c->extra_mu[k], NULL);
+			c->n_extra++;
+		}
 	}
 	if (cfg->shopee.enabled) {
 		pb_chan_slot *c = &d->chans[d->n_chans];
@@ -1141,6 +1359,9 @@ pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
 	d->cfg = cfg;
 	d->log = o->log;
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->iq_mu, NULL);
+	pthread_cond_init(&d->iq_cond, NULL);
+	pthread_cond_init(&d->iq_done, NULL);
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->done, NULL);
 	pthread_cond_init(&d->send, NULL);
@@ -1226,6 +1447,11 @@ pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
 		}
 		d->started_workers++;
 	}
+	if (pthread_create(&d->inbox_writer, NULL, inbox_writer_main, d)) {
+		err = pb_errf(eb, PB_ENOMEM, "cannot start the inbox writer thread");
+		goto fail;
+	}
+	d->inbox_writer_started = true;
 	if (pthread_create(&d->sender, NULL, sender_main, d)) {
 		err = pb_errf(eb, PB_ENOMEM, "cannot start the sender thread");
 		goto fail;
@@ -1273,6 +1499,13 @@ void pb_daemon_stop(pb_daemon *d)
 	/* No new requests; those running finish (API waits end early). */
 	pb_server_stop(d->srv);
 	d->srv = NULL;
+	/* No request waits on the writer any more: stop it. */
+	pthread_mutex_lock(&d->iq_mu);
+	d->iq_stop = true;
+	pthread_cond_broadcast(&d->iq_cond);
+	pthread_mutex_unlock(&d->iq_mu);
+	if (d->inbox_writer_started)
+		pthread_join(d->inbox_writer, NULL);
 	for (i = 0; i < d->started_workers; i++)
 		pthread_join(d->workers[i], NULL);
 	if (d->sender_started)
@@ -1281,7 +1514,12 @@ void pb_daemon_stop(pb_daemon *d)
 		pthread_join(d->scheduler, NULL);
 	free(d->workers);
 	for (k = 0; k < d->n_chans; k++) {
+		size_t x;
 		pb_channel_free(d->chans[k].ch);
+		for (x = 0; x < d->chans[k].n_extra; x++) {
+			pb_channel_free(d->chans[k].extra[x]);
+			pthread_mutex_destroy(&d->chans[k].extra_mu[x]);
+		}
 		free(d->chans[k].saved_token);
 		pthread_mutex_destroy(&d->chans[k].mu);
 	}
@@ -1298,5 +1536,8 @@ void pb_daemon_stop(pb_daemon *d)
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->done);
 	pthread_cond_destroy(&d->send);
+	pthread_mutex_destroy(&d->iq_mu);
+	pthread_cond_destroy(&d->iq_cond);
+	pthread_cond_destroy(&d->iq_done);
 	free(d);
 }

@@ -30,10 +30,18 @@ typedef struct pb_gen {
 	unsigned long id;
 } pb_gen;
 
-/* A configured channel. The adapter is used by one thread at a time. */
+/* Threads carrying out outbox actions at once. */
+#define PB_SEND_THREADS 8
+
+/* A configured channel. An adapter instance is used by one thread at a
+ * time: ch (webhooks, polls, order lookups) under mu, and, for adapters
+ * that hold no changing state, one more instance per sender thread. */
 typedef struct pb_chan_slot {
 	pb_channel *ch;
 	pthread_mutex_t mu;
+	pb_channel *extra[PB_SEND_THREADS];
+	pthread_mutex_t extra_mu[PB_SEND_THREADS];
+	size_t n_extra;
 	long poll_ms;        /* 0: not polled */
 	int64_t next_poll_ms;
 	bool is_shopee;      /* its rotating refresh token is saved */
@@ -67,8 +75,14 @@ struct pb_daemon {
 
 	pthread_t *workers;
 	unsigned n_workers, started_workers;
-	pthread_t sender, scheduler;
-	bool sender_started, scheduler_started;
+	pthread_t sender, scheduler, inbox_writer;
+	bool sender_started, scheduler_started, inbox_writer_started;
+
+	/* the inbox writer's queue (serve.c) */
+	pthread_mutex_t iq_mu;
+	pthread_cond_t iq_cond, iq_done;
+	struct inbox_req *iq_head, *iq_tail;
+	bool iq_stop;
 
 	/* metrics */
 	pb_metric *m_received, *m_duplicate, *m_drafts, *m_escalated, *m_processed, *m_failed,

@@ -337,6 +337,9 @@ pb_err pb_tracker_new(const pb_track_config *cfg, pb_kb *kb, pb_tracker **out, p
 	ho.backoff_base_ms = cfg->backoff_base_ms;
 	ho.backoff_max_ms = cfg->backoff_max_ms;
 	ho.max_body = cfg->max_body;
+	/* A pipeline batch's lookups overlap rather than queue: a batch of 64
+	 * messages costs one provider round trip, not four. */
+	ho.max_parallel = 64;
 	err = pb_http_new(&ho, &t->http, eb);
 	if (err)
 		goto fail;
