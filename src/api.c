@@ -129,10 +129,12 @@ static bool body_str(call *c, pb_srv_resp *rs, const char *key, size_t max, cons
 	*out = NULL;
 	if (!v || cJSON_IsNull(v))
 		return true;
-	if (cJSON_IsNumber(v) && !strcmp(key, "order_id")) {
-		/* An order id sent as a number: keep it as it was written. */
+	if (cJSON_IsNumber(v) && !strcmp(key, "order_id") && v->valuedouble >= 0 &&
+	    v->valuedouble <= 9007199254740992.0 && v->valuedouble == (double)(long long)v->valuedouble) {
+		/* An order id sent as a whole number JSON keeps exactly (up to
+		 * 2^53; larger ones must be sent as strings). */
 		static _Thread_local char num[32];
-		snprintf(num, sizeof num, "%.0f", v->valuedouble);
+		snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
 		*out = num;
 		return true;
 	}
@@ -142,6 +144,26 @@ static bool body_str(call *c, pb_srv_resp *rs, const char *key, size_t max, cons
 		return false;
 	}
 	*out = v->valuestring;
+	return true;
+}
+
+/* ?limit=N: a positive whole number, at most 10000; 500 when absent.
+ * False (answer written) when it is something else. */
+static bool query_limit(const pb_srv_req *rq, pb_srv_resp *rs, size_t *out)
+{
+	const char *v = pb_srv_query(rq, "limit");
+	char *end;
+	unsigned long n;
+
+	*out = 500;
+	if (!v)
+		return true;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || n == 0 || n > 10000 || *v == '-') {
+		pb_srv_error(rs, 400, "bad_request", "limit must be a whole number from 1 to 10000");
+		return false;
+	}
+	*out = n;
 	return true;
 }
 
@@ -256,6 +278,7 @@ static void h_messages(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	err = pb_store_inbox_put(c.st, channel, mid, payload, pb_daemon_now(), &inbox_id, &eb);
 	if (err == PB_EEXIST) {
 		dup = true;
+		pb_metric_add(d->m_duplicate, 1);
 	} else if (err) {
 		fail(rs, err, &eb);
 		goto out;
@@ -295,18 +318,20 @@ out:
 
 static void h_drafts(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 {
-	const char *state = pb_srv_query(rq, "state"), *lim = pb_srv_query(rq, "limit");
+	const char *state = pb_srv_query(rq, "state");
 	static const char *const states[] = {"pending",  "approved",   "rejected",
 					     "escalated", "superseded", NULL};
 	pb_store_drafts l;
 	pb_errbuf eb;
-	size_t i, limit = lim ? strtoul(lim, NULL, 10) : 500;
+	size_t i, limit;
 	cJSON *out, *arr;
 	call c;
 	pb_err err;
 
 	if (!begin_call(ud, rq, rs, false, &c))
 		return;
+	if (!query_limit(rq, rs, &limit))
+		goto out;
 	if (!state)
 		state = "pending";
 	for (i = 0; states[i] && strcmp(states[i], state); i++)
@@ -348,8 +373,12 @@ static void h_draft(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	call c;
 	pb_err err;
 
-	if (!path_id(rq, rs, &id) || !begin_call(ud, rq, rs, false, &c))
+	if (!begin_call(ud, rq, rs, false, &c))
 		return;
+	if (!path_id(rq, rs, &id)) {
+		end_call(&c);
+		return;
+	}
 	if ((err = pb_store_draft_get(c.st, id, &dr, &eb))) {
 		fail(rs, err, &eb);
 	} else {
@@ -503,7 +532,6 @@ out:
 static void h_cases(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 {
 	const char *state = pb_srv_query(rq, "state"), *sev = pb_srv_query(rq, "min_severity");
-	const char *lim = pb_srv_query(rq, "limit");
 	pb_store_case_filter f = {NULL, 0, 0};
 	pb_store_cases l;
 	pb_errbuf eb;
@@ -519,8 +547,13 @@ static void h_cases(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 		pb_srv_error(rs, 400, "bad_request", "unknown state '%s'", f.state);
 		goto out;
 	}
-	f.min_severity = sev ? atoi(sev) : 0;
-	f.limit = lim ? strtoul(lim, NULL, 10) : 500;
+	if (sev && (strlen(sev) != 1 || sev[0] < '0' || sev[0] > '3')) {
+		pb_srv_error(rs, 400, "bad_request", "min_severity must be 0, 1, 2 or 3");
+		goto out;
+	}
+	f.min_severity = sev ? sev[0] - '0' : 0;
+	if (!query_limit(rq, rs, &f.limit))
+		goto out;
 	if ((err = pb_store_case_list(c.st, &f, &l, &eb))) {
 		fail(rs, err, &eb);
 		goto out;
@@ -544,8 +577,12 @@ static void h_case(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	call c;
 	pb_err err;
 
-	if (!path_id(rq, rs, &id) || !begin_call(ud, rq, rs, false, &c))
+	if (!begin_call(ud, rq, rs, false, &c))
 		return;
+	if (!path_id(rq, rs, &id)) {
+		end_call(&c);
+		return;
+	}
 	if ((err = pb_case_json(c.st, c.g->kb, id, &out, &eb))) {
 		fail(rs, err, &eb);
 	} else {
@@ -564,8 +601,12 @@ static void h_note(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	call c;
 	pb_err err;
 
-	if (!path_id(rq, rs, &id) || !begin_call(ud, rq, rs, true, &c))
+	if (!begin_call(ud, rq, rs, true, &c))
 		return;
+	if (!path_id(rq, rs, &id)) {
+		end_call(&c);
+		return;
+	}
 	if (!body_str(&c, rs, "text", MAX_TEXT, &text))
 		goto out;
 	if (!text || !*text) {
@@ -593,8 +634,12 @@ static void h_resolve(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	call c;
 	pb_err err;
 
-	if (!path_id(rq, rs, &id) || !begin_call(ud, rq, rs, true, &c))
+	if (!begin_call(ud, rq, rs, true, &c))
 		return;
+	if (!path_id(rq, rs, &id)) {
+		end_call(&c);
+		return;
+	}
 	if (!body_str(&c, rs, "outcome", 64, &outcome))
 		goto out;
 	if (!outcome || !pb_case_outcome_valid(outcome)) {

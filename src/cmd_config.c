@@ -40,6 +40,8 @@ static void print_flat(const cJSON *j, const char *prefix)
 			printf("%s = %s\n", key, c->valuestring);
 		else if (cJSON_IsNumber(c))
 			printf("%s = %.0f\n", key, c->valuedouble);
+		else if (cJSON_IsBool(c))
+			printf("%s = %s\n", key, cJSON_IsTrue(c) ? "true" : "false");
 		else if (cJSON_IsNull(c))
 			printf("%s = (not set)\n", key);
 	}

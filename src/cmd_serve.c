@@ -171,6 +171,7 @@ int pb_cmd_serve(pb_cli *cli, int argc, char **argv)
 	pb_log_secret(lg, cfg.shopee.refresh_token);
 	pb_log_secret(lg, cfg.shopee.access_token);
 	pb_log_secret(lg, cfg.orders.token);
+	pb_log_secret(lg, cfg.tracking.k100_customer);
 	pb_log_secret(lg, cfg.tracking.k100_key);
 	pb_log_secret(lg, cfg.tracking.t17_token);
 

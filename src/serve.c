@@ -1085,7 +1085,6 @@ static void h_webhook(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "received", (double)n);
 	cJSON_AddNumberToObject(j, "duplicates", (double)dups);
-	cJSON_AddNumberToObject(j, "ignored", 0);
 	pb_srv_json(rs, 200, j);
 	cJSON_Delete(j);
 	pb_chan_events_release(&evs);
@@ -1222,7 +1221,7 @@ static void metrics_setup(pb_daemon *d)
 	d->m_reload_fail = pb_metrics_counter(m, "parcelbot_kb_reload_failures_total",
 					      "Knowledge base reloads refused", NULL);
 	d->h_pipeline = pb_metrics_histogram(m, "parcelbot_pipeline_seconds",
-					     "Processing time per inbox event", NULL, lat,
+					     "Processing time per inbox event, averaged over its batch", NULL, lat,
 					     sizeof lat / sizeof lat[0]);
 	d->h_send = pb_metrics_histogram(m, "parcelbot_send_seconds",
 					 "Time to carry out one outbox action", NULL, lat,

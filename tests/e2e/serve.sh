@@ -72,8 +72,14 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/v1/drafts")
 is "$code" 401 "no token: 401"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' "$BASE/api/v1/drafts")
 is "$code" 401 "wrong token: 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/v1/cases/abc")
+is "$code" 401 "no token on a bad id: 401, not 404"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")
 is "$code" 200 "/healthz needs no token"
+api GET "/api/v1/cases?limit=abc"
+is "$T_CODE" 400 "a limit that is not a number: 400"
+api GET "/api/v1/cases?min_severity=9"
+is "$T_CODE" 400 "a min_severity out of range: 400"
 
 # --- a stuck parcel, traced live through the sandbox ---
 api POST /api/v1/messages '{"conversation":"c-1","buyer":"b-1","text":"我的快递三天没更新了，怎么回事","order_id":"A100","tracking_number":"73100000000001","carrier":"zto","message_id":"m-1"}'
