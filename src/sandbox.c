@@ -69,6 +69,7 @@ static const struct {
 	pb_err (*init)(pb_sandbox *, const pb_sandbox_opts *, const pb_ydoc *, pb_diag *);
 } modules[] = {
 	{pb_sbx_track_keys, pb_sbx_track_init},
+	{pb_sbx_orders_keys, pb_sbx_orders_init},
 };
 
 void pb_sandbox_opts_init(pb_sandbox_opts *o)

@@ -73,5 +73,8 @@ void pb_sbx_send_json(pb_sbx_resp *rs, int status, const struct cJSON *j);
 pb_err pb_sbx_track_init(pb_sandbox *sb, const pb_sandbox_opts *o, const pb_ydoc *seed,
 			 pb_diag *dg);
 extern const char *const pb_sbx_track_keys[];
+pb_err pb_sbx_orders_init(pb_sandbox *sb, const pb_sandbox_opts *o, const pb_ydoc *seed,
+			  pb_diag *dg);
+extern const char *const pb_sbx_orders_keys[];
 
 #endif

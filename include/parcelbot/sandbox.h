@@ -38,6 +38,9 @@ struct cJSON;
 #define PB_SANDBOX_K100_CUSTOMER "sandbox-customer"
 #define PB_SANDBOX_K100_KEY "sandbox-key"
 #define PB_SANDBOX_17TRACK_TOKEN "sandbox-token"
+/* The bearer token the fake order API (GET /orders?id=ORDER_ID, seed key
+ * `orders:`; see src/sandbox_orders.c) requires. */
+#define PB_SANDBOX_ORDERS_TOKEN "sandbox-orders-token"
 
 typedef struct pb_sandbox pb_sandbox;
 
