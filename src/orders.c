@@ -137,9 +137,7 @@ pb_err pb_orders_url(const char *tmpl, const char *order_id, char **out, pb_errb
 
 /* ---- reading an answer ---- */
 
-/* The KB's id for a carrier named by id, alias, name or Kuaidi100 code;
- * NULL when the KB knows none of them. */
-static const char *carrier_id(const pb_kb *kb, const char *name)
+const char *pb_orders_carrier_id(const pb_kb *kb, const char *name)
 {
 	size_t i, k;
 
@@ -187,7 +185,7 @@ static pb_err read_parcel(const cJSON *p, const pb_kb *kb, cJSON **out, pb_errbu
 	if (!j)
 		return PB_ENOMEM;
 	if (cJSON_IsString(c) && *c->valuestring) {
-		id = carrier_id(kb, c->valuestring);
+		id = pb_orders_carrier_id(kb, c->valuestring);
 		cJSON_AddStringToObject(j, "carrier", id ? id : c->valuestring);
 	}
 	if (!cJSON_AddStringToObject(j, "number", n->valuestring)) {

@@ -66,6 +66,11 @@ bool pb_orders_has_http(const pb_orders *o);
  * frees). PB_EINVAL for an empty, overlong or control-character id. */
 pb_err pb_orders_url(const char *tmpl, const char *order_id, char **out, pb_errbuf *eb);
 
+/* The KB's carrier id for a carrier named by its id, an alias, its
+ * Chinese or English name or its Kuaidi100 code, case-insensitively; NULL
+ * when the KB knows none of them (or kb is NULL). */
+const char *pb_orders_carrier_id(const pb_kb *kb, const char *name);
+
 /* Reads an order answer (the HTTP source's body, or an order JSON kept in
  * the store) into the order JSON described above; *out is caller-owned.
  * An answer without an id is taken to be order_id's; one naming another
