@@ -407,7 +407,7 @@ static bool make_row(const pb_kb *kb, const int *col, record *r, row *out, char 
 		cJSON_AddStringToObject(j, "phone_last4", v[C_PHONE]);
 	}
 	if (pb_order_from_json(j, kb->policy->tz_off, &o, &eb)) {
-		snprintf(err, errn, "%s", eb.msg);
+		snprintf(err, errn, "%.300s", eb.msg);
 		goto out;
 	}
 	res = pb_order_json(&o);
