@@ -159,7 +159,7 @@ def show_case(api, auth, draft):
     msgs = [e for e in case.get("timeline", []) if e.get("type") == "message"]
     answered = [m for m in msgs if m.get("id") == draft.get("message")]
     last = answered[0] if answered else (msgs[-1] if msgs else {})
-    verdict = last.get("verdict") or {}
+    verdict = last
     print(c("1;36", f"\n── case {summary.get('id')} · {summary.get('channel')} conversation "
                      f"{summary.get('conversation')} · order {summary.get('order') or '-'}"))
     print(f"  {c('1', 'buyer')}     {last.get('text', '')}")

@@ -34,6 +34,8 @@ static const pb_command commands[] = {
 	{"resolve", "record how a case ended; schedules the check-back", pb_usage_resolve,
 	 pb_cmd_resolve},
 	{"close", "close a resolved case after checking back", pb_usage_close, pb_cmd_close},
+	{"orders", "import the shop's orders (CSV) for lookups by order number",
+	 pb_usage_orders, pb_cmd_orders},
 	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
 	{"track", "look up a parcel's trace with a tracking provider", pb_usage_track,
 	 pb_cmd_track},

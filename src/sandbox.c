@@ -72,6 +72,7 @@ static const struct {
 	{pb_sbx_track_keys, pb_sbx_track_init},
 	{pb_sbx_shopee_keys, pb_sbx_shopee_init},
 	{pb_sbx_chatwoot_keys, pb_sbx_chatwoot_init},
+	{pb_sbx_orders_keys, pb_sbx_orders_init},
 };
 
 void pb_sandbox_opts_init(pb_sandbox_opts *o)

@@ -80,5 +80,8 @@ extern const char *const pb_sbx_shopee_keys[];
 pb_err pb_sbx_chatwoot_init(pb_sandbox *sb, const pb_sandbox_opts *o, const pb_ydoc *seed,
 			    pb_diag *dg);
 extern const char *const pb_sbx_chatwoot_keys[];
+pb_err pb_sbx_orders_init(pb_sandbox *sb, const pb_sandbox_opts *o, const pb_ydoc *seed,
+			  pb_diag *dg);
+extern const char *const pb_sbx_orders_keys[];
 
 #endif

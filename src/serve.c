@@ -20,6 +20,7 @@
 #include "parcelbot/http.h"
 #include "parcelbot/ingest.h"
 #include "parcelbot/order.h"
+#include "parcelbot/orders.h"
 #include "parcelbot/policy.h"
 #include "parcelbot/ydoc.h"
 
@@ -320,6 +321,22 @@ static pb_err enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
 		}
 		shopee_token_save(d, c);
 		pthread_mutex_unlock(&c->mu);
+		if (!err)
+			return PB_OK;
+	}
+	/* Imported orders, then the shop's order API, from the order id
+	 * (or an order or tracking number in the text). */
+	if (d->orders) {
+		pb_gen *g = pb_daemon_gen(d);
+		pb_store *st = pb_daemon_store(d, eb);
+		pb_errbuf eb2;
+		pb_err e2 = pb_orders_enrich(d->orders, st, g->kb, ev, now, &eb2);
+		pb_daemon_store_put(d, st);
+		pb_daemon_gen_put(g);
+		if (!err && e2 && e2 != PB_ENOTFOUND) {
+			err = e2;
+			*eb = eb2;
+		}
 	}
 	return err;
 }
@@ -1396,6 +1413,8 @@ pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
 		goto fail;
 	if ((err = channels_build(d, eb)))
 		goto fail;
+	if ((err = pb_orders_new(&cfg->orders, d->http, &d->orders, eb)))
+		goto fail;
 
 	pb_srv_opts_init(&so);
 	so.listen = cfg->server.listen;
@@ -1525,6 +1544,7 @@ void pb_daemon_stop(pb_daemon *d)
 	for (k = 0; k < d->n_pool; k++)
 		pb_store_close(d->pool[k]);
 	free(d->pool);
+	pb_orders_free(d->orders);
 	pb_http_free(d->http);
 	if (d->gen)
 		pb_daemon_gen_put(d->gen);

@@ -226,6 +226,29 @@ pb_err pb_store_order_get(pb_store *st, pb_id id, char **json, pb_errbuf *eb)
 	return st->ops->order_get(st, id, json, eb);
 }
 
+pb_err pb_store_order_find(pb_store *st, const char *channel, const char *order_id, pb_id *id,
+			   char **json, pb_errbuf *eb)
+{
+	pb_id v = 0;
+	char *j = NULL;
+	pb_err err;
+
+	if (json)
+		*json = NULL;
+	CHECK(opt_name_ok(channel, "channel", eb));
+	CHECK(name_ok(order_id, "order id", eb));
+	err = st->ops->order_find(st, channel, order_id, &v, &j, eb);
+	if (err)
+		return err;
+	if (id)
+		*id = v;
+	if (json)
+		*json = j;
+	else
+		free(j);
+	return PB_OK;
+}
+
 pb_err pb_store_parcel_put(pb_store *st, const pb_store_parcel *p, pb_id *id, pb_errbuf *eb)
 {
 	CHECK(name_ok(p->carrier, "parcel carrier", eb));

@@ -39,6 +39,9 @@ struct pb_store_ops {
 	pb_err (*order_put)(pb_store *st, const char *channel, const char *order_id,
 			    const char *json, int64_t at, pb_id *id, pb_errbuf *eb);
 	pb_err (*order_get)(pb_store *st, pb_id id, char **json, pb_errbuf *eb);
+	/* channel may be NULL; id and json are non-NULL, json set only on success. */
+	pb_err (*order_find)(pb_store *st, const char *channel, const char *order_id, pb_id *id,
+			     char **json, pb_errbuf *eb);
 	pb_err (*parcel_put)(pb_store *st, const pb_store_parcel *p, pb_id *id, pb_errbuf *eb);
 	pb_err (*parcel_get)(pb_store *st, pb_id id, pb_store_parcel *out, pb_errbuf *eb);
 	pb_err (*track_put)(pb_store *st, const char *carrier, const char *number,

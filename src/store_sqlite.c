@@ -260,6 +260,8 @@ enum {
 	S_ORDER_FIND,
 	S_ORDER_UPDATE,
 	S_ORDER_GET,
+	S_ORDER_FIND_IN,
+	S_ORDER_FIND_ANY,
 	S_PARCEL_PUT,
 	S_PARCEL_FIND,
 	S_PARCEL_UPDATE,
@@ -345,6 +347,15 @@ static const char *const sql[S_COUNT_] = {
 		"UPDATE orders SET data = ?2, updated_at = ?3 WHERE id = ?1 AND updated_at <= ?3"
 		" AND data IS NOT ?2",
 	[S_ORDER_GET] = "SELECT data FROM orders WHERE id = ?1",
+	/* By the shop's order id alone: no index serves it (the unique one
+	 * leads with the channel), which is fine at a shop's order counts. */
+	[S_ORDER_FIND_IN] =
+		"SELECT id, data FROM orders WHERE channel = ?1 AND external_id = ?2 COLLATE NOCASE"
+		" ORDER BY external_id = ?2 DESC, id LIMIT 1",
+	[S_ORDER_FIND_ANY] =
+		"SELECT id, data FROM orders WHERE external_id = ?1 COLLATE NOCASE"
+		" ORDER BY external_id = ?1 DESC, json_extract(data, '$.parcel.number') IS NULL,"
+		" updated_at DESC, id DESC LIMIT 1",
 	[S_PARCEL_PUT] =
 		"INSERT INTO parcels (carrier, number, order_id, trace, assessment, updated_at)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (carrier, number) DO NOTHING",
@@ -1118,6 +1129,45 @@ static pb_err sq_order_get(pb_store *st, pb_id id, char **json, pb_errbuf *eb)
 	PREP(s, S_ORDER_GET);
 	sqlite3_bind_int64(s, 1, id);
 	return run_one(q, s, "reading an order", json, row_text0, eb);
+}
+
+typedef struct order_row {
+	int64_t id;
+	char *json;
+} order_row;
+
+static void row_order(rd *r, void *item)
+{
+	order_row *o = item;
+
+	o->id = rd_i64(r, 0);
+	o->json = rd_str(r, 1);
+}
+
+static pb_err sq_order_find(pb_store *st, const char *channel, const char *order_id, pb_id *id,
+			    char **json, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	order_row o = {0, NULL};
+	pb_err err;
+
+	if (channel) {
+		PREP(s, S_ORDER_FIND_IN);
+		bind_str(s, 1, channel);
+		bind_str(s, 2, order_id);
+	} else {
+		PREP(s, S_ORDER_FIND_ANY);
+		bind_str(s, 1, order_id);
+	}
+	err = run_one(q, s, "finding an order", &o, row_order, eb);
+	if (err) {
+		free(o.json);
+		return err;
+	}
+	*id = o.id;
+	*json = o.json;
+	return PB_OK;
 }
 
 static pb_err sq_parcel_put(pb_store *st, const pb_store_parcel *p, pb_id *id, pb_errbuf *eb)
@@ -2233,6 +2283,7 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.message_get = sq_message_get,
 	.order_put = sq_order_put,
 	.order_get = sq_order_get,
+	.order_find = sq_order_find,
 	.parcel_put = sq_parcel_put,
 	.parcel_get = sq_parcel_get,
 	.track_put = sq_track_put,

@@ -78,6 +78,9 @@ struct cJSON;
 #define PB_SANDBOX_SHOPEE_REFRESH_TOKEN "sandbox-refresh"
 #define PB_SANDBOX_CHATWOOT_TOKEN "sandbox-chatwoot-token"
 #define PB_SANDBOX_CHATWOOT_ACCOUNT 1
+/* The bearer token the fake order API (GET /orders?id=ORDER_ID, seed key
+ * `orders:`; see src/sandbox_orders.c) requires. */
+#define PB_SANDBOX_ORDERS_TOKEN "sandbox-orders-token"
 
 typedef struct pb_sandbox pb_sandbox;
 

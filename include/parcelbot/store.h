@@ -124,6 +124,15 @@ pb_err pb_store_order_put(pb_store *st, const char *channel, const char *order_i
 			  const char *json, int64_t at, pb_id *id, pb_errbuf *eb);
 /* The order's JSON; caller frees it. PB_ENOTFOUND when there is none. */
 pb_err pb_store_order_get(pb_store *st, pb_id id, char **json, pb_errbuf *eb);
+/* Finds an order by the shop's order id, on one channel or (channel NULL)
+ * on any: an order id is the shop's, whichever channel the buyer writes
+ * from. Letter case is ignored, as buyers and the classifier change it, but
+ * an exact match wins; among several channels' copies the one whose JSON
+ * carries a "parcel" wins (an imported order, say), then the most recently
+ * updated. *id (may be NULL) gets its row id and *json (may be NULL; caller
+ * frees it) its JSON. PB_ENOTFOUND when there is none. */
+pb_err pb_store_order_find(pb_store *st, const char *channel, const char *order_id, pb_id *id,
+			   char **json, pb_errbuf *eb);
 
 typedef struct pb_store_parcel {
 	pb_id id;
