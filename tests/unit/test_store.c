@@ -645,7 +645,7 @@ static void test_inbox(void **state)
 	pb_errbuf eb;
 	pb_id ids[5], dup = 0;
 	size_t pending, failed;
-	char ext[8];
+	char ext[16];
 	int i;
 
 	for (i = 0; i < 5; i++) {
