@@ -469,7 +469,9 @@ out:
 	end_call(&c);
 }
 
-static void h_reject(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
+/* Reject (a reason is required: the buyer still needs an answer, and the
+ * next draft should not repeat the mistake) or escalate (reason optional). */
+static void decide(void *ud, const pb_srv_req *rq, pb_srv_resp *rs, bool reject)
 {
 	pb_store_draft dr;
 	const char *reason;
@@ -482,18 +484,24 @@ static void h_reject(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 		return;
 	if (!body_str(&c, rs, "reason", 2000, &reason))
 		goto out;
-	if (!reason || !*reason) {
+	if (reject && (!reason || !*reason)) {
 		pb_srv_error(rs, 400, "bad_request", "reason is required: say what is wrong with it");
 		goto out;
 	}
 	if (!latest_draft(&c, rq, rs, &dr))
 		goto out;
-	if ((err = pb_case_reject(c.st, dr.case_id, reason, c.agent, pb_daemon_now(), &eb))) {
+	if (reject)
+		err = pb_case_reject(c.st, dr.case_id, reason, c.agent, pb_daemon_now(), &eb);
+	else
+		err = pb_case_escalate(c.st, dr.case_id, reason && *reason ? reason : NULL, c.agent,
+				       pb_daemon_now(), &eb);
+	if (err) {
 		fail(rs, err, &eb);
 	} else {
 		out = cJSON_CreateObject();
 		cJSON_AddNumberToObject(out, "draft", (double)dr.id);
-		cJSON_AddStringToObject(out, "state", "rejected");
+		if (reject)
+			cJSON_AddStringToObject(out, "state", "rejected");
 		answer_case(&c, rs, dr.case_id, out);
 	}
 	pb_store_draft_release(&dr);
@@ -501,30 +509,14 @@ out:
 	end_call(&c);
 }
 
+static void h_reject(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
+{
+	decide(ud, rq, rs, true);
+}
+
 static void h_escalate(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 {
-	pb_store_draft dr;
-	const char *reason;
-	pb_errbuf eb;
-	cJSON *out;
-	call c;
-	pb_err err;
-
-	if (!begin_call(ud, rq, rs, true, &c))
-		return;
-	if (!body_str(&c, rs, "reason", 2000, &reason) || !latest_draft(&c, rq, rs, &dr))
-		goto out;
-	if ((err = pb_case_escalate(c.st, dr.case_id, reason && *reason ? reason : NULL, c.agent,
-				    pb_daemon_now(), &eb))) {
-		fail(rs, err, &eb);
-	} else {
-		out = cJSON_CreateObject();
-		cJSON_AddNumberToObject(out, "draft", (double)dr.id);
-		answer_case(&c, rs, dr.case_id, out);
-	}
-	pb_store_draft_release(&dr);
-out:
-	end_call(&c);
+	decide(ud, rq, rs, false);
 }
 
 /* ---- cases ---- */
