@@ -287,11 +287,15 @@ static pb_err enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
 	pb_daemon *d = ctx;
 	const char *channel = jstr(ev, "channel");
 	cJSON *order = cJSON_GetObjectItemCaseSensitive(ev, "order");
-	const char *order_id = jstr(order, "id");
 	pb_chan_slot *c = channel ? pb_daemon_channel(d, channel) : NULL;
+	char order_id[128] = "";
 	pb_err err = PB_OK;
 
-	if (c && c->is_shopee && order_id && *order_id &&
+	/* A copy: the event's order is replaced below. */
+	if (jstr(order, "id"))
+		snprintf(order_id, sizeof order_id, "%s", jstr(order, "id"));
+
+	if (c && c->is_shopee && *order_id &&
 	    !cJSON_GetObjectItemCaseSensitive(ev, "parcel")) {
 		pb_order o;
 		pb_trace t;
