@@ -195,7 +195,7 @@ static void test_newer_database_refused(void **state)
 static void test_previous_version_migrates(void **state)
 {
 	fx *f = *state;
-	pb_store_opts old = {true, 0, PB_STORE_SCHEMA_VERSION - 1};
+	pb_store_opts old = {true, 0, 1};
 	pb_store *st = NULL;
 	pb_store_decision d;
 	pb_store_note n;
