@@ -55,7 +55,9 @@ endif
 
 LIB_SRCS  := $(filter-out src/main.c src/cmd_%.c,$(sort $(wildcard src/*.c)))
 CLI_SRCS  := src/main.c $(sort $(wildcard src/cmd_*.c))
-LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/console_files.o
+# The console's static files, embedded into the binary as C arrays.
+CONSOLE_FILES := $(sort $(wildcard src/console/*.html src/console/*.js src/console/*.css))
 CLI_OBJS  := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIBA      := $(BUILD)/libparcelbot.a
 BIN       := $(BUILD)/parcelbot
@@ -92,6 +94,16 @@ $(BUILD)/obj/%.o: src/%.c $(BUILD)/gen/pb_build.h
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/console_files.c: scripts/embed.sh $(CONSOLE_FILES)
+	$(call say,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)sh scripts/embed.sh $(CONSOLE_FILES) > $@.tmp && mv -f $@.tmp $@
+
+$(BUILD)/obj/console_files.o: $(BUILD)/gen/console_files.c src/console_files.h
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) -c -o $@ $<
 
 # Build facts the binary needs (version, where `make install` puts the KB).
 # Rewritten only when they change, so a plain rebuild stays incremental.

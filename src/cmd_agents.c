@@ -162,6 +162,9 @@ int pb_cmd_agents(pb_cli *cli, int argc, char **argv)
 		return pb_cli_usage("agents", "--role is agent or supervisor, with add only");
 	if (name && !pb_cli_agent(name))
 		return PB_EXIT_USAGE;
+	if ((!strcmp(sub, "add") || !strcmp(sub, "passwd")) && !from_stdin && !isatty(STDIN_FILENO))
+		return pb_cli_usage("agents",
+				    "standard input is not a terminal: give --password-stdin");
 	if (!(st = pb_cli_open_store(db, !strcmp(sub, "add"))))
 		return PB_EXIT_INPUT;
 	eb.msg[0] = '\0';
