@@ -386,9 +386,26 @@ static void h_drafts(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	for (i = 0; i < l.n && i < limit; i++) {
 		cJSON *x = draft_json(&l.v[i], tz(&c));
 		pb_store_case cs;
+		pb_store_reminders rm;
 		if (!pb_store_case_get(c.st, l.v[i].case_id, &cs, &eb)) {
 			cJSON_AddItemToObject(x, "case_summary", pb_case_summary_json(&cs, tz(&c)));
 			pb_store_case_release(&cs);
+		}
+		/* The case's nearest open deadline, for a queue's countdown. */
+		if (!pb_store_reminder_list(c.st, l.v[i].case_id, &rm, &eb)) {
+			int64_t due = 0;
+			size_t k;
+			char tb[40];
+			for (k = 0; k < rm.n; k++)
+				if (!rm.v[k].done_at && (!due || rm.v[k].due < due))
+					due = rm.v[k].due;
+			if (due)
+				cJSON_AddStringToObject(x, "reply_due",
+							pb_time_format((pb_when){due, tz(&c)}, tb,
+								       sizeof tb));
+			else
+				cJSON_AddNullToObject(x, "reply_due");
+			pb_store_reminders_release(&rm);
 		}
 		cJSON_AddItemToArray(arr, x);
 	}
