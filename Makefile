@@ -67,7 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all demo test asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
+.PHONY: all demo test test-browser asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 # Test objects are intermediate files; keep them so reruns do not recompile.
 .SECONDARY:
@@ -127,6 +127,12 @@ check-build: $(BIN) $(UNIT_BINS)
 
 test: all check-build
 	@BUILD=$(BUILD) PARCELBOT=$(BIN) ./scripts/run-tests.sh
+
+# Optional: the agent console in headless Chromium (Playwright). Needs
+# `apt-get install chromium` and `npm install` under tests/browser; not part
+# of `make test`.
+test-browser: all
+	@PARCELBOT=$(BIN) sh tests/browser/run.sh
 
 # The sandbox shop and the daemon on loopback, the seeded conversations
 # played and every draft shown. DEMO_ONCE=1 plays once and exits.

@@ -729,6 +729,24 @@ static void h_lint(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.now = pb_daemon_now();
+	/* With a case, the checks that depend on it being a problem (an
+	 * apology first, a time given) run as they would on its draft. */
+	{
+		const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c.body, "case");
+		pb_store_case cs;
+		if (cid && !cJSON_IsNull(cid)) {
+			if (!cJSON_IsNumber(cid) || cid->valuedouble < 1) {
+				pb_srv_error(rs, 400, "bad_request", "case must be a case id");
+				goto out;
+			}
+			if ((err = pb_store_case_get(c.st, (pb_id)cid->valuedouble, &cs, &eb))) {
+				fail(rs, err, &eb);
+				goto out;
+			}
+			ctx.problem = cs.problem;
+			pb_store_case_release(&cs);
+		}
+	}
 	if ((err = pb_lint(c.g->kb, text, strlen(text), &ctx, &r, &eb))) {
 		fail(rs, err, &eb);
 		goto out;

@@ -397,7 +397,7 @@ $('draft-text').addEventListener('input', () => {
   clearTimeout(lintTimer);
   lintTimer = setTimeout(async () => {
     const text = $('draft-text').value;
-    try { const r = await api('POST', '/api/v1/lint', { text }); renderLint(r.lint); } catch (_) { /* keep the last */ }
+    try { const r = await api('POST', '/api/v1/lint', current ? { text, case: current.caseId } : { text }); renderLint(r.lint); } catch (_) { /* keep the last */ }
   }, 400);
 });
 

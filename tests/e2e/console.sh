@@ -161,6 +161,10 @@ api GET "/api/v1/cases/$case1"
 is "$(jget '[t["agent"] for t in d["timeline"] if t.get("type", t.get("kind"))=="decision"][0]')" amy "the decision's agent is the session's, not the body's"
 req POST /api/v1/lint '{"text":"亲，很抱歉"}' -H "X-CSRF-Token: $CSRF"
 is "$T_CODE" 200 "lint with the cookie and token"
+req POST /api/v1/lint "{\"text\":\"包裹已经签收了，请查收。\",\"case\":$case1}" -H "X-CSRF-Token: $CSRF"
+like "$(jget '" ".join(f["code"] for f in d["lint"])')" "apology_not_first" "lint with a problem case asks for the apology first"
+req POST /api/v1/lint '{"text":"x","case":999999}' -H "X-CSRF-Token: $CSRF"
+is "$T_CODE" 404 "lint with an unknown case: 404"
 
 # --- status board ---
 req GET /api/v1/stats
