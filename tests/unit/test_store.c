@@ -190,7 +190,7 @@ static void test_newer_database_refused(void **state)
 	assert_int_equal(pb_store_open(f->path, NULL, &f->st, &eb), PB_OK);
 }
 
-/* A database made by the previous schema version, filled, then opened by
+/* A database made by schema version 1, filled, then opened by
  * this one: migrated, with everything it held still there. */
 static void test_previous_version_migrates(void **state)
 {
