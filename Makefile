@@ -55,7 +55,9 @@ endif
 
 LIB_SRCS  := $(filter-out src/main.c src/cmd_%.c,$(sort $(wildcard src/*.c)))
 CLI_SRCS  := src/main.c $(sort $(wildcard src/cmd_*.c))
-LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/console_files.o
+# The console's static files, embedded into the binary as C arrays.
+CONSOLE_FILES := $(sort $(wildcard src/console/*.html src/console/*.js src/console/*.css))
 CLI_OBJS  := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIBA      := $(BUILD)/libparcelbot.a
 BIN       := $(BUILD)/parcelbot
@@ -65,7 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all demo test asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
+.PHONY: all demo test test-browser asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 # Test objects are intermediate files; keep them so reruns do not recompile.
 .SECONDARY:
@@ -93,6 +95,16 @@ $(BUILD)/obj/%.o: src/%.c $(BUILD)/gen/pb_build.h
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+$(BUILD)/gen/console_files.c: scripts/embed.sh $(CONSOLE_FILES)
+	$(call say,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)sh scripts/embed.sh $(CONSOLE_FILES) > $@.tmp && mv -f $@.tmp $@
+
+$(BUILD)/obj/console_files.o: $(BUILD)/gen/console_files.c src/console_files.h
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) -c -o $@ $<
+
 # Build facts the binary needs (version, where `make install` puts the KB).
 # Rewritten only when they change, so a plain rebuild stays incremental.
 $(BUILD)/gen/pb_build.h: FORCE
@@ -115,6 +127,12 @@ check-build: $(BIN) $(UNIT_BINS)
 
 test: all check-build
 	@BUILD=$(BUILD) PARCELBOT=$(BIN) ./scripts/run-tests.sh
+
+# Optional: the agent console in headless Chromium (Playwright). Needs
+# `apt-get install chromium` and `npm install` under tests/browser; not part
+# of `make test`.
+test-browser: all
+	@PARCELBOT=$(BIN) sh tests/browser/run.sh
 
 # The sandbox shop and the daemon on loopback, the seeded conversations
 # played and every draft shown. DEMO_ONCE=1 plays once and exits.

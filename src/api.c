@@ -1,7 +1,8 @@
 /*
  * parcelbot's own JSON API under /api/v1 (documented in docs/api.md): what
  * any console, the built-in one included, integrates with. Every route
- * needs the bearer token. Handlers run on the connection's thread and use
+ * needs the bearer token, or the built-in console's session cookie (and,
+ * for a POST, its CSRF token). Handlers run on the connection's thread and use
  * a store handle from the daemon's pool.
  */
 #include <cJSON.h>
@@ -26,51 +27,86 @@ typedef struct call {
 	char agent[PB_STORE_MAX_NAME + 1];
 } call;
 
-/* Authenticates, parses the body and takes a store handle and the KB.
+/* Authenticates (the bearer token, or a console session cookie whose
+ * state-changing requests carry its X-CSRF-Token), parses the body and
+ * takes a store handle and the KB. A session's agent is the acting agent.
  * False when an error answer was written. */
 static bool begin_call(pb_daemon *d, const pb_srv_req *rq, pb_srv_resp *rs, bool body, call *c)
 {
 	const cJSON *a;
-	const char *h;
+	const char *h = NULL;
+	pb_store_session se;
+	bool session = false;
 	pb_errbuf eb;
 
 	memset(c, 0, sizeof *c);
 	c->d = d;
 	if (!pb_srv_bearer_ok(rq, d->cfg->server.api_token)) {
-		pb_srv_add_header(rs, "WWW-Authenticate", "Bearer realm=\"parcelbot\"");
-		pb_srv_error(rs, 401, "unauthorized", "a valid bearer token is required");
-		return false;
+		if (pb_srv_cookie(rq, "pb_session")) {
+			if (!(c->st = pb_daemon_store(d, &eb))) {
+				pb_srv_error(rs, 503, "unavailable",
+					     "the store cannot be opened: try again");
+				return false;
+			}
+			session = pb_console_session(c->st, rq, &se);
+		}
+		if (!session) {
+			if (c->st)
+				pb_daemon_store_put(d, c->st);
+			pb_srv_add_header(rs, "WWW-Authenticate", "Bearer realm=\"parcelbot\"");
+			pb_srv_error(rs, 401, "unauthorized", "a valid bearer token is required");
+			return false;
+		}
+		if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD") &&
+		    !pb_console_csrf_ok(rq, &se)) {
+			pb_store_session_release(&se);
+			pb_daemon_store_put(d, c->st);
+			pb_srv_error(rs, 403, "forbidden", "X-CSRF-Token is missing or wrong");
+			return false;
+		}
+		snprintf(c->agent, sizeof c->agent, "%s", se.agent);
+		pb_store_session_release(&se);
 	}
 	if (body) {
 		if (!rq->body_len) {
 			c->body = cJSON_CreateObject();
 		} else if (!pb_utf8_valid(rq->body, rq->body_len)) {
 			pb_srv_error(rs, 400, "bad_request", "the body is not valid UTF-8");
-			return false;
+			goto fail;
 		} else if (!(c->body = cJSON_ParseWithLength(rq->body, rq->body_len)) ||
 			   !cJSON_IsObject(c->body)) {
 			cJSON_Delete(c->body);
 			c->body = NULL;
 			pb_srv_error(rs, 400, "bad_request", "the body must be a JSON object");
+			goto fail;
+		}
+	}
+	if (!session) {
+		/* With the bearer token the caller names the agent; a session's
+		 * agent is who signed in, whatever the body says. */
+		a = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "agent") : NULL;
+		h = cJSON_IsString(a) ? a->valuestring : pb_srv_header(rq, "X-Parcelbot-Agent");
+		if (h && (!*h || strlen(h) > PB_STORE_MAX_NAME)) {
+			pb_srv_error(rs, 400, "bad_request", "agent must be a name of 1 to %d bytes",
+				     PB_STORE_MAX_NAME);
+			goto fail;
+		}
+		snprintf(c->agent, sizeof c->agent, "%s", h ? h : "api");
+		if (!(c->st = pb_daemon_store(d, &eb))) {
+			cJSON_Delete(c->body);
+			pb_srv_error(rs, 503, "unavailable", "the store cannot be opened: try again");
 			return false;
 		}
 	}
-	a = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "agent") : NULL;
-	h = cJSON_IsString(a) ? a->valuestring : pb_srv_header(rq, "X-Parcelbot-Agent");
-	if (h && (!*h || strlen(h) > PB_STORE_MAX_NAME)) {
-		cJSON_Delete(c->body);
-		pb_srv_error(rs, 400, "bad_request", "agent must be a name of 1 to %d bytes",
-			     PB_STORE_MAX_NAME);
-		return false;
-	}
-	snprintf(c->agent, sizeof c->agent, "%s", h ? h : "api");
-	if (!(c->st = pb_daemon_store(d, &eb))) {
-		cJSON_Delete(c->body);
-		pb_srv_error(rs, 503, "unavailable", "the store cannot be opened: try again");
-		return false;
-	}
 	c->g = pb_daemon_gen(d);
 	return true;
+fail:
+	cJSON_Delete(c->body);
+	c->body = NULL;
+	if (c->st)
+		pb_daemon_store_put(d, c->st);
+	c->st = NULL;
+	return false;
 }
 
 static void end_call(call *c)
@@ -350,9 +386,26 @@ static void h_drafts(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	for (i = 0; i < l.n && i < limit; i++) {
 		cJSON *x = draft_json(&l.v[i], tz(&c));
 		pb_store_case cs;
+		pb_store_reminders rm;
 		if (!pb_store_case_get(c.st, l.v[i].case_id, &cs, &eb)) {
 			cJSON_AddItemToObject(x, "case_summary", pb_case_summary_json(&cs, tz(&c)));
 			pb_store_case_release(&cs);
+		}
+		/* The case's nearest open deadline, for a queue's countdown. */
+		if (!pb_store_reminder_list(c.st, l.v[i].case_id, &rm, &eb)) {
+			int64_t due = 0;
+			size_t k;
+			char tb[40];
+			for (k = 0; k < rm.n; k++)
+				if (!rm.v[k].done_at && (!due || rm.v[k].due < due))
+					due = rm.v[k].due;
+			if (due)
+				cJSON_AddStringToObject(x, "reply_due",
+							pb_time_format((pb_when){due, tz(&c)}, tb,
+								       sizeof tb));
+			else
+				cJSON_AddNullToObject(x, "reply_due");
+			pb_store_reminders_release(&rm);
 		}
 		cJSON_AddItemToArray(arr, x);
 	}
@@ -668,6 +721,24 @@ static void h_lint(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	}
 	memset(&ctx, 0, sizeof ctx);
 	ctx.now = pb_daemon_now();
+	/* With a case, the checks that depend on it being a problem (an
+	 * apology first, a time given) run as they would on its draft. */
+	{
+		const cJSON *cid = cJSON_GetObjectItemCaseSensitive(c.body, "case");
+		pb_store_case cs;
+		if (cid && !cJSON_IsNull(cid)) {
+			if (!cJSON_IsNumber(cid) || cid->valuedouble < 1) {
+				pb_srv_error(rs, 400, "bad_request", "case must be a case id");
+				goto out;
+			}
+			if ((err = pb_store_case_get(c.st, (pb_id)cid->valuedouble, &cs, &eb))) {
+				fail(rs, err, &eb);
+				goto out;
+			}
+			ctx.problem = cs.problem;
+			pb_store_case_release(&cs);
+		}
+	}
 	if ((err = pb_lint(c.g->kb, text, strlen(text), &ctx, &r, &eb))) {
 		fail(rs, err, &eb);
 		goto out;

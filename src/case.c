@@ -1330,6 +1330,11 @@ pb_err pb_case_json(pb_store *st, const pb_kb *kb, pb_id case_id, cJSON **out, p
 				      v ? cJSON_DetachItemFromObject(v, "intents") : cJSON_CreateArray());
 		cJSON_AddItemToObject(x, "signals",
 				      v ? cJSON_DetachItemFromObject(v, "signals") : cJSON_CreateArray());
+		/* The phrases that matched, for a console to highlight. */
+		cJSON_AddItemToObject(x, "matches",
+				      v && cJSON_GetObjectItem(v, "matches")
+					      ? cJSON_DetachItemFromObject(v, "matches")
+					      : cJSON_CreateArray());
 		cJSON_Delete(v);
 	}
 	for (i = 0; i < es.n; i++) {

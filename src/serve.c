@@ -1444,7 +1444,7 @@ pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
 	    (err = pb_server_route(d->srv, "POST", "/webhooks/{channel}", h_webhook, d)) ||
 	    (err = pb_server_route(d->srv, "GET", "/healthz", h_healthz, d)) ||
 	    (err = pb_server_route(d->srv, "GET", "/metrics", h_metrics, d)) ||
-	    (err = pb_api_routes(d, eb))) {
+	    (err = pb_api_routes(d, eb)) || (err = pb_console_routes(d, eb))) {
 		if (!eb->msg[0])
 			pb_errf(eb, err, "out of memory");
 		goto fail;

@@ -118,4 +118,13 @@ int64_t pb_daemon_now_ms(void);
 /* Adds the API routes (src/api.c). */
 pb_err pb_api_routes(pb_daemon *d, pb_errbuf *eb);
 
+/* Adds the console's routes: sign-in, events, stats, static files
+ * (src/console.c). */
+pb_err pb_console_routes(pb_daemon *d, pb_errbuf *eb);
+/* The live session the request's cookie names, read with st; false when
+ * there is none. Release *out when true. */
+bool pb_console_session(pb_store *st, const pb_srv_req *rq, pb_store_session *out);
+/* True when the request's X-CSRF-Token is the session's. */
+bool pb_console_csrf_ok(const pb_srv_req *rq, const pb_store_session *se);
+
 #endif

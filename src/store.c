@@ -593,6 +593,104 @@ pb_err pb_store_agent_get(pb_store *st, const char *name, pb_store_agent *out, p
 	return st->ops->agent_get(st, name, out, eb);
 }
 
+static pb_err role_ok(const char *role, pb_errbuf *eb)
+{
+	if (role && strcmp(role, "agent") && strcmp(role, "supervisor"))
+		return bad(eb, "agent role", "must be \"agent\" or \"supervisor\"");
+	return PB_OK;
+}
+
+/* A hex SHA-256, as session tokens are kept. */
+static pb_err hex64_ok(const char *s, const char *what, pb_errbuf *eb)
+{
+	size_t i;
+
+	if (!s || strlen(s) != 64)
+		return bad(eb, what, "must be 64 hex digits");
+	for (i = 0; i < 64; i++)
+		if (!strchr("0123456789abcdef", s[i]))
+			return bad(eb, what, "must be 64 hex digits");
+	return PB_OK;
+}
+
+pb_err pb_store_agent_add(pb_store *st, const char *name, const char *role,
+			  const char *password_hash, int64_t at, pb_errbuf *eb)
+{
+	CHECK(name_ok(name, "agent name", eb));
+	CHECK(role_ok(role, eb));
+	CHECK(name_ok(password_hash, "password hash", eb));
+	return st->ops->agent_add(st, name, role ? role : "agent", password_hash, at, eb);
+}
+
+pb_err pb_store_agent_set_password(pb_store *st, const char *name, const char *password_hash,
+				   pb_errbuf *eb)
+{
+	CHECK(name_ok(name, "agent name", eb));
+	CHECK(name_ok(password_hash, "password hash", eb));
+	return st->ops->agent_set_password(st, name, password_hash, eb);
+}
+
+pb_err pb_store_agent_remove(pb_store *st, const char *name, pb_errbuf *eb)
+{
+	CHECK(name_ok(name, "agent name", eb));
+	return st->ops->agent_remove(st, name, eb);
+}
+
+pb_err pb_store_agent_list(pb_store *st, pb_store_agents *out, pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	return st->ops->agent_list(st, out, eb);
+}
+
+pb_err pb_store_session_add(pb_store *st, const pb_store_session *s, pb_errbuf *eb)
+{
+	CHECK(hex64_ok(s->token_hash, "session token hash", eb));
+	CHECK(hex64_ok(s->csrf, "session csrf token", eb));
+	CHECK(name_ok(s->agent, "session agent", eb));
+	if (s->expires_at <= s->created_at)
+		return bad(eb, "session", "must expire after it is created");
+	return st->ops->session_add(st, s, eb);
+}
+
+pb_err pb_store_session_get(pb_store *st, const char *token_hash, int64_t now,
+			    pb_store_session *out, pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	CHECK(hex64_ok(token_hash, "session token hash", eb));
+	return st->ops->session_get(st, token_hash, now, out, eb);
+}
+
+pb_err pb_store_session_delete(pb_store *st, const char *token_hash, int64_t now,
+			       pb_errbuf *eb)
+{
+	CHECK(hex64_ok(token_hash, "session token hash", eb));
+	return st->ops->session_delete(st, token_hash, now, eb);
+}
+
+pb_err pb_store_case_counts(pb_store *st, const char *by, pb_store_counts *out, pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	if (!by || (strcmp(by, "state") && strcmp(by, "severity") && strcmp(by, "kind") &&
+		    strcmp(by, "carrier")))
+		return bad(eb, "case count", "must be by state, severity, kind or carrier");
+	return st->ops->case_counts(st, by, out, eb);
+}
+
+pb_err pb_store_decision_counts(pb_store *st, int64_t since, pb_store_counts *out,
+				pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	return st->ops->decision_counts(st, since, out, eb);
+}
+
+pb_err pb_store_first_reply_stats(pb_store *st, int64_t since, int64_t *n, double *mean_s,
+				  pb_errbuf *eb)
+{
+	*n = 0;
+	*mean_s = 0;
+	return st->ops->first_reply_stats(st, since, n, mean_s, eb);
+}
+
 /* ---- lists and releases ---- */
 
 void *pb_store_list_push(void *vp, size_t *n, size_t size)
@@ -715,7 +813,19 @@ void pb_store_outbox_row_release(pb_store_outbox_row *r)
 void pb_store_agent_release(pb_store_agent *a)
 {
 	free(a->name);
+	free(a->password_hash);
 	memset(a, 0, sizeof *a);
+}
+
+void pb_store_session_release(pb_store_session *s)
+{
+	free(s->agent);
+	memset(s, 0, sizeof *s);
+}
+
+static void count_release(pb_store_count *c)
+{
+	free(c->key);
 }
 
 #define LIST_RELEASE(fn, list_t, one)                                                      \
@@ -738,3 +848,5 @@ LIST_RELEASE(pb_store_notes_release, pb_store_notes, pb_store_note_release)
 LIST_RELEASE(pb_store_reminders_release, pb_store_reminders, pb_store_reminder_release)
 LIST_RELEASE(pb_store_inbox_rows_release, pb_store_inbox_rows, pb_store_inbox_row_release)
 LIST_RELEASE(pb_store_outbox_rows_release, pb_store_outbox_rows, pb_store_outbox_row_release)
+LIST_RELEASE(pb_store_agents_release, pb_store_agents, pb_store_agent_release)
+LIST_RELEASE(pb_store_counts_release, pb_store_counts, count_release)

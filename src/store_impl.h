@@ -102,6 +102,23 @@ struct pb_store_ops {
 	pb_err (*agent_touch)(pb_store *st, const char *name, const char *role, int64_t at,
 			      pb_errbuf *eb);
 	pb_err (*agent_get)(pb_store *st, const char *name, pb_store_agent *out, pb_errbuf *eb);
+	pb_err (*agent_add)(pb_store *st, const char *name, const char *role,
+			    const char *password_hash, int64_t at, pb_errbuf *eb);
+	pb_err (*agent_set_password)(pb_store *st, const char *name, const char *password_hash,
+				     pb_errbuf *eb);
+	pb_err (*agent_remove)(pb_store *st, const char *name, pb_errbuf *eb);
+	pb_err (*agent_list)(pb_store *st, pb_store_agents *out, pb_errbuf *eb);
+	pb_err (*session_add)(pb_store *st, const pb_store_session *s, pb_errbuf *eb);
+	pb_err (*session_get)(pb_store *st, const char *token_hash, int64_t now,
+			      pb_store_session *out, pb_errbuf *eb);
+	pb_err (*session_delete)(pb_store *st, const char *token_hash, int64_t now,
+				 pb_errbuf *eb);
+	/* by is one of "state", "severity", "kind", "carrier" (checked). */
+	pb_err (*case_counts)(pb_store *st, const char *by, pb_store_counts *out, pb_errbuf *eb);
+	pb_err (*decision_counts)(pb_store *st, int64_t since, pb_store_counts *out,
+				  pb_errbuf *eb);
+	pb_err (*first_reply_stats)(pb_store *st, int64_t since, int64_t *n, double *mean_s,
+				    pb_errbuf *eb);
 };
 
 extern const pb_store_ops pb_store_sqlite_ops;

@@ -215,8 +215,23 @@ static const char *const v2[] = {
 	NULL,
 };
 
+static const char *const v3[] = {
+	/* 3: the console's sign-in: a password hash per agent, and sessions
+	 * kept by the SHA-256 of their token, never the token itself. */
+	"ALTER TABLE agents ADD COLUMN password_hash TEXT;",
+	"CREATE TABLE sessions ("
+	" token_hash TEXT PRIMARY KEY,"
+	" agent TEXT NOT NULL,"
+	" csrf TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL);",
+	"CREATE INDEX sessions_agent ON sessions (agent);",
+	"CREATE INDEX sessions_expires ON sessions (expires_at);",
+	NULL,
+};
+
 /* Migration n brings a database from version n - 1 to n. */
-static const char *const *const migrations[PB_STORE_SCHEMA_VERSION + 1] = {NULL, v1, v2};
+static const char *const *const migrations[PB_STORE_SCHEMA_VERSION + 1] = {NULL, v1, v2, v3};
 
 /* ---- statements ---- */
 
@@ -242,6 +257,8 @@ static const char *const *const migrations[PB_STORE_SCHEMA_VERSION + 1] = {NULL,
 #define OUTBOX_COLS                                                                        \
 	"id, key, kind, channel, case_id, payload, created_at, next_attempt_at, attempts," \
 	" sent_at, last_error FROM outbox"
+#define AGENT_COLS                                                                         \
+	"id, name, role, created_at, last_seen_at, password_hash FROM agents"
 #define MESSAGE_COLS                                                                       \
 	"id, channel, external_id, conversation_id, case_id, direction, author, text,"     \
 	" verdict, at FROM messages"
@@ -315,6 +332,21 @@ enum {
 	S_OUTBOX_LIST,
 	S_AGENT_TOUCH,
 	S_AGENT_GET,
+	S_AGENT_ADD,
+	S_AGENT_PASSWD,
+	S_AGENT_REMOVE,
+	S_AGENT_LIST,
+	S_SESSION_ADD,
+	S_SESSION_GET,
+	S_SESSION_DELETE,
+	S_SESSION_PURGE,
+	S_SESSION_DROP_AGENT,
+	S_COUNT_STATE,
+	S_COUNT_SEVERITY,
+	S_COUNT_KIND,
+	S_COUNT_CARRIER,
+	S_COUNT_DECISIONS,
+	S_FIRST_REPLY,
 	S_COUNT_
 };
 
@@ -467,7 +499,37 @@ static const char *const sql[S_COUNT_] = {
 			  " VALUES (?1, coalesce(?2, 'agent'), ?3, ?3) ON CONFLICT (name) DO UPDATE"
 			  " SET last_seen_at = max(last_seen_at, excluded.last_seen_at),"
 			  " role = coalesce(?2, role)",
-	[S_AGENT_GET] = "SELECT id, name, role, created_at, last_seen_at FROM agents WHERE name = ?1",
+	[S_AGENT_GET] = "SELECT " AGENT_COLS " WHERE name = ?1",
+	[S_AGENT_ADD] = "INSERT INTO agents (name, role, created_at, last_seen_at, password_hash)"
+			" VALUES (?1, ?2, ?4, ?4, ?3) ON CONFLICT (name) DO UPDATE"
+			" SET role = excluded.role, password_hash = excluded.password_hash"
+			" WHERE password_hash IS NULL",
+	[S_AGENT_PASSWD] = "UPDATE agents SET password_hash = ?2 WHERE name = ?1",
+	[S_AGENT_REMOVE] = "DELETE FROM agents WHERE name = ?1",
+	[S_AGENT_LIST] = "SELECT " AGENT_COLS " ORDER BY name",
+	[S_SESSION_ADD] = "INSERT INTO sessions (token_hash, agent, csrf, created_at, expires_at)"
+			  " SELECT ?1, name, ?3, ?4, ?5 FROM agents WHERE name = ?2",
+	[S_SESSION_GET] = "SELECT s.token_hash, s.agent, s.csrf, s.created_at, s.expires_at, a.role"
+			  " FROM sessions s JOIN agents a ON a.name = s.agent"
+			  " WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+			  " AND a.password_hash IS NOT NULL",
+	[S_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
+	[S_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1",
+	[S_SESSION_DROP_AGENT] = "DELETE FROM sessions WHERE agent = ?1",
+	[S_COUNT_STATE] = "SELECT state, count(*), 0 FROM cases WHERE state <> 'closed'"
+			  " GROUP BY state ORDER BY 2 DESC, 1",
+	[S_COUNT_SEVERITY] = "SELECT CAST(severity AS TEXT), count(*), 0 FROM cases"
+			     " WHERE state <> 'closed' GROUP BY severity ORDER BY severity DESC",
+	[S_COUNT_KIND] = "SELECT kind, count(*), 0 FROM cases WHERE state <> 'closed'"
+			 " GROUP BY kind ORDER BY 2 DESC, 1",
+	[S_COUNT_CARRIER] = "SELECT coalesce(p.carrier, ''), count(*),"
+			    " sum(c.kind LIKE 'anomaly:%' OR c.origin = 'watch')"
+			    " FROM cases c LEFT JOIN parcels p ON p.id = c.parcel_id"
+			    " WHERE c.state <> 'closed' GROUP BY 1 ORDER BY 2 DESC, 1",
+	[S_COUNT_DECISIONS] = "SELECT kind, count(*), 0 FROM decisions WHERE at >= ?1"
+			      " GROUP BY kind ORDER BY 2 DESC, 1",
+	[S_FIRST_REPLY] = "SELECT count(*), coalesce(avg(first_reply_at - opened_at), 0) FROM cases"
+			  " WHERE first_reply_at IS NOT NULL AND first_reply_at >= ?1",
 };
 
 /* Savepoint statements are prepared once per depth: a batch opens and
@@ -2253,6 +2315,7 @@ static void row_agent(rd *r, void *item)
 	rd_fix(r, 2, a->role, sizeof a->role);
 	a->created_at = rd_i64(r, 3);
 	a->last_seen_at = rd_i64(r, 4);
+	a->password_hash = rd_str(r, 5);
 }
 
 static pb_err sq_agent_get(pb_store *st, const char *name, pb_store_agent *out, pb_errbuf *eb)
@@ -2266,6 +2329,228 @@ static pb_err sq_agent_get(pb_store *st, const char *name, pb_store_agent *out, 
 	err = run_one(q, s, "reading an agent", out, row_agent, eb);
 	if (err)
 		pb_store_agent_release(out);
+	return err;
+}
+
+static pb_err sq_agent_add(pb_store *st, const char *name, const char *role,
+			   const char *password_hash, int64_t at, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	int changed = 0;
+	pb_err err;
+
+	PREP(s, S_AGENT_ADD);
+	bind_str(s, 1, name);
+	bind_str(s, 2, role);
+	bind_str(s, 3, password_hash);
+	sqlite3_bind_int64(s, 4, at);
+	if ((err = run(q, s, "adding an agent", &changed, eb)))
+		return err;
+	if (!changed)
+		return pb_errf(eb, PB_EEXIST, "store: agent '%s' exists already", name);
+	return PB_OK;
+}
+
+static pb_err drop_sessions(sq_store *q, const char *name, pb_errbuf *eb)
+{
+	sqlite3_stmt *s;
+
+	PREP(s, S_SESSION_DROP_AGENT);
+	bind_str(s, 1, name);
+	return run(q, s, "ending an agent's sessions", NULL, eb);
+}
+
+/* One statement on an agent, then their sessions ended, in one
+ * transaction: a changed password must not leave an old session alive. */
+static pb_err agent_change(sq_store *q, sqlite3_stmt *s, const char *name, const char *what,
+			   pb_errbuf *eb)
+{
+	int changed = 0;
+	pb_err err;
+
+	if ((err = pb_store_begin(&q->base, eb))) {
+		sqlite3_clear_bindings(s);
+		return err;
+	}
+	if (!(err = run(q, s, what, &changed, eb))) {
+		if (!changed)
+			err = pb_errf(eb, PB_ENOTFOUND, "store: no agent '%s'", name);
+		else
+			err = drop_sessions(q, name, eb);
+	}
+	if (!err)
+		err = pb_store_commit(&q->base, eb);
+	if (err)
+		pb_store_rollback(&q->base);
+	return err;
+}
+
+static pb_err sq_agent_set_password(pb_store *st, const char *name, const char *password_hash,
+				    pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+
+	PREP(s, S_AGENT_PASSWD);
+	bind_str(s, 1, name);
+	bind_str(s, 2, password_hash);
+	return agent_change(q, s, name, "changing a password", eb);
+}
+
+static pb_err sq_agent_remove(pb_store *st, const char *name, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+
+	PREP(s, S_AGENT_REMOVE);
+	bind_str(s, 1, name);
+	return agent_change(q, s, name, "removing an agent", eb);
+}
+
+static pb_err sq_agent_list(pb_store *st, pb_store_agents *out, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_AGENT_LIST);
+	err = run_list(q, s, "listing agents", &out->v, &out->n, sizeof *out->v, row_agent, eb);
+	if (err)
+		pb_store_agents_release(out);
+	return err;
+}
+
+/* ---- sessions ---- */
+
+static pb_err sq_session_add(pb_store *st, const pb_store_session *se, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	int changed = 0;
+	pb_err err;
+
+	PREP(s, S_SESSION_ADD);
+	bind_str(s, 1, se->token_hash);
+	bind_str(s, 2, se->agent);
+	bind_str(s, 3, se->csrf);
+	sqlite3_bind_int64(s, 4, se->created_at);
+	sqlite3_bind_int64(s, 5, se->expires_at);
+	if ((err = run(q, s, "adding a session", &changed, eb)))
+		return err;
+	if (!changed)
+		return pb_errf(eb, PB_EINVAL, "store: no agent '%s'", se->agent);
+	return PB_OK;
+}
+
+static void row_session(rd *r, void *item)
+{
+	pb_store_session *se = item;
+
+	rd_fix(r, 0, se->token_hash, sizeof se->token_hash);
+	se->agent = rd_str(r, 1);
+	rd_fix(r, 2, se->csrf, sizeof se->csrf);
+	se->created_at = rd_i64(r, 3);
+	se->expires_at = rd_i64(r, 4);
+	rd_fix(r, 5, se->role, sizeof se->role);
+}
+
+static pb_err sq_session_get(pb_store *st, const char *token_hash, int64_t now,
+			     pb_store_session *out, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_SESSION_GET);
+	bind_str(s, 1, token_hash);
+	sqlite3_bind_int64(s, 2, now);
+	err = run_one(q, s, "reading a session", out, row_session, eb);
+	if (err)
+		pb_store_session_release(out);
+	return err;
+}
+
+static pb_err sq_session_delete(pb_store *st, const char *token_hash, int64_t now,
+				pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_SESSION_DELETE);
+	bind_str(s, 1, token_hash);
+	if ((err = run(q, s, "ending a session", NULL, eb)))
+		return err;
+	PREP(s, S_SESSION_PURGE);
+	sqlite3_bind_int64(s, 1, now);
+	return run(q, s, "dropping expired sessions", NULL, eb);
+}
+
+/* ---- figures for the status board ---- */
+
+static void row_count(rd *r, void *item)
+{
+	pb_store_count *c = item;
+
+	c->key = rd_str(r, 0);
+	if (!c->key && !r->oom && !(c->key = strdup("")))
+		r->oom = true;
+	c->n = rd_i64(r, 1);
+	c->n2 = rd_i64(r, 2);
+}
+
+static pb_err sq_case_counts(pb_store *st, const char *by, pb_store_counts *out, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+	int which = !strcmp(by, "state")      ? S_COUNT_STATE
+		    : !strcmp(by, "severity") ? S_COUNT_SEVERITY
+		    : !strcmp(by, "kind")     ? S_COUNT_KIND
+					      : S_COUNT_CARRIER;
+
+	PREP(s, which);
+	err = run_list(q, s, "counting cases", &out->v, &out->n, sizeof *out->v, row_count, eb);
+	if (err)
+		pb_store_counts_release(out);
+	return err;
+}
+
+static pb_err sq_decision_counts(pb_store *st, int64_t since, pb_store_counts *out,
+				 pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_COUNT_DECISIONS);
+	sqlite3_bind_int64(s, 1, since);
+	err = run_list(q, s, "counting decisions", &out->v, &out->n, sizeof *out->v, row_count,
+		       eb);
+	if (err)
+		pb_store_counts_release(out);
+	return err;
+}
+
+static pb_err sq_first_reply_stats(pb_store *st, int64_t since, int64_t *n, double *mean_s,
+				   pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	int rc;
+	pb_err err = PB_OK;
+
+	PREP(s, S_FIRST_REPLY);
+	sqlite3_bind_int64(s, 1, since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(s, 0);
+		*mean_s = sqlite3_column_double(s, 1);
+	} else {
+		err = fail(q, sqlite3_extended_errcode(q->db), "timing first replies", eb);
+	}
+	sqlite3_reset(s);
 	return err;
 }
 
@@ -2326,4 +2611,14 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.outbox_list = sq_outbox_list,
 	.agent_touch = sq_agent_touch,
 	.agent_get = sq_agent_get,
+	.agent_add = sq_agent_add,
+	.agent_set_password = sq_agent_set_password,
+	.agent_remove = sq_agent_remove,
+	.agent_list = sq_agent_list,
+	.session_add = sq_session_add,
+	.session_get = sq_session_get,
+	.session_delete = sq_session_delete,
+	.case_counts = sq_case_counts,
+	.decision_counts = sq_decision_counts,
+	.first_reply_stats = sq_first_reply_stats,
 };

@@ -44,7 +44,7 @@ typedef int64_t pb_id;
 typedef struct pb_store pb_store;
 
 /* The schema version this binary creates and works with. */
-#define PB_STORE_SCHEMA_VERSION 2
+#define PB_STORE_SCHEMA_VERSION 3
 
 /* Longest inbox and outbox payload, and longest message text, in bytes. */
 #define PB_STORE_MAX_PAYLOAD (1u << 20)
@@ -432,7 +432,14 @@ typedef struct pb_store_agent {
 	char *name;
 	char role[12];   /* "agent" or "supervisor" */
 	int64_t created_at, last_seen_at;
+	char *password_hash; /* crypt(3) text (schema version 3), or NULL: the
+			      * agent cannot sign in to the console */
 } pb_store_agent;
+
+typedef struct pb_store_agents {
+	pb_store_agent *v;
+	size_t n;
+} pb_store_agents;
 
 /* Records that the agent acted at `at`, creating it with role (NULL:
  * "agent") the first time; an existing agent's role changes only when role
@@ -440,6 +447,68 @@ typedef struct pb_store_agent {
 pb_err pb_store_agent_touch(pb_store *st, const char *name, const char *role, int64_t at,
 			    pb_errbuf *eb);
 pb_err pb_store_agent_get(pb_store *st, const char *name, pb_store_agent *out, pb_errbuf *eb);
+/* Adds an agent who can sign in (role "agent" or "supervisor", hash a
+ * crypt(3) string); PB_EEXIST when one of that name has a password
+ * already. An agent known only from earlier decisions gets the role and
+ * hash. */
+pb_err pb_store_agent_add(pb_store *st, const char *name, const char *role,
+			  const char *password_hash, int64_t at, pb_errbuf *eb);
+/* Replaces the agent's password hash and ends every session of theirs;
+ * PB_ENOTFOUND when there is no such agent. */
+pb_err pb_store_agent_set_password(pb_store *st, const char *name, const char *password_hash,
+				   pb_errbuf *eb);
+/* Takes the agent's sign-in away (their name stays on past decisions) and
+ * ends their sessions; PB_ENOTFOUND when there is no such agent. */
+pb_err pb_store_agent_remove(pb_store *st, const char *name, pb_errbuf *eb);
+/* Every agent, by name. */
+pb_err pb_store_agent_list(pb_store *st, pb_store_agents *out, pb_errbuf *eb);
+
+/* ---- console sessions (schema version 3) ---- */
+
+typedef struct pb_store_session {
+	char token_hash[65]; /* hex SHA-256 of the cookie's token; the token
+			      * itself is never stored */
+	char *agent;
+	char csrf[65];       /* the token state-changing requests must echo */
+	int64_t created_at, expires_at;
+	/* Filled by reads. */
+	char role[12];
+} pb_store_session;
+
+/* Records a session; PB_EINVAL when the agent does not exist. */
+pb_err pb_store_session_add(pb_store *st, const pb_store_session *s, pb_errbuf *eb);
+/* The session with this token hash that has not expired at now (whose
+ * agent can still sign in); PB_ENOTFOUND otherwise. */
+pb_err pb_store_session_get(pb_store *st, const char *token_hash, int64_t now,
+			    pb_store_session *out, pb_errbuf *eb);
+/* Ends a session (no error when there is none), and drops every session
+ * expired at now. */
+pb_err pb_store_session_delete(pb_store *st, const char *token_hash, int64_t now,
+			       pb_errbuf *eb);
+
+/* ---- figures for the console's status board ---- */
+
+typedef struct pb_store_count {
+	char *key;  /* a state, severity, kind, carrier or decision kind */
+	int64_t n;
+	int64_t n2; /* for carriers: cases about an anomaly */
+} pb_store_count;
+
+typedef struct pb_store_counts {
+	pb_store_count *v;
+	size_t n;
+} pb_store_counts;
+
+/* Open (not closed) cases grouped by "state", "severity", "kind" or
+ * "carrier", largest first. */
+pb_err pb_store_case_counts(pb_store *st, const char *by, pb_store_counts *out, pb_errbuf *eb);
+/* Decisions made at or after since, by kind. */
+pb_err pb_store_decision_counts(pb_store *st, int64_t since, pb_store_counts *out,
+				pb_errbuf *eb);
+/* First replies given at or after since: how many and their mean delay
+ * from the case's opening, in seconds. */
+pb_err pb_store_first_reply_stats(pb_store *st, int64_t since, int64_t *n, double *mean_s,
+				  pb_errbuf *eb);
 
 /* ---- releasing what the functions above fill ---- */
 
@@ -454,6 +523,7 @@ void pb_store_reminder_release(pb_store_reminder *r);
 void pb_store_inbox_row_release(pb_store_inbox_row *r);
 void pb_store_outbox_row_release(pb_store_outbox_row *r);
 void pb_store_agent_release(pb_store_agent *a);
+void pb_store_session_release(pb_store_session *s);
 
 void pb_store_messages_release(pb_store_messages *l);
 void pb_store_cases_release(pb_store_cases *l);
@@ -464,5 +534,7 @@ void pb_store_notes_release(pb_store_notes *l);
 void pb_store_reminders_release(pb_store_reminders *l);
 void pb_store_inbox_rows_release(pb_store_inbox_rows *l);
 void pb_store_outbox_rows_release(pb_store_outbox_rows *l);
+void pb_store_agents_release(pb_store_agents *l);
+void pb_store_counts_release(pb_store_counts *l);
 
 #endif
