@@ -1,75 +1,130 @@
-// Drives the agent console in headless Chromium against a running daemon:
-// BASE (http://127.0.0.1:PORT), an agent AGENT with password PASSWORD, and a
-// pending draft whose buyer message holds markup. Prints TAP.
+// Drives the agent console in headless Chromium against a running daemon
+// and the sandbox shop: BASE (the daemon), SBX (the sandbox), TOKEN (the API
+// bearer token, used only to look things up), an agent AGENT with password
+// PASSWORD, a pending draft (case 1) whose buyer message holds markup, and
+// SHOTS, where the screenshots go. Prints TAP.
 import { chromium } from 'playwright-core';
 
-const BASE = process.env.BASE, AGENT = process.env.AGENT, PASSWORD = process.env.PASSWORD;
+const { BASE, SBX, TOKEN, AGENT, PASSWORD } = process.env;
+const SHOTS = process.env.SHOTS || 'docs/img';
 let n = 0, failed = 0;
 function ok(cond, name) {
   n++;
   if (!cond) failed++;
   console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
 }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function json(url, opts = {}) {
+  const r = await fetch(url, opts);
+  return r.json();
+}
+async function conversation(id) {
+  return json(`${SBX}/_sandbox/chatwoot/conversations/${id}`);
+}
+const publicReplies = (c) => (c.messages || []).filter((m) => (m.message_type === 1 || m.message_type === 'outgoing') && !m.private);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox'],
 });
 try {
-  const page = await browser.newPage({ locale: 'en-US' });
+  const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
   const dialogs = [], cspErrors = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text()); });
-  page.setDefaultTimeout(8000);
+  page.setDefaultTimeout(10000);
 
+  // --- sign in ---
   await page.goto(BASE + '/');
   await page.waitForSelector('#login-form:visible');
-  ok(true, 'the sign-in form shows');
   await page.fill('input[name=name]', AGENT);
   await page.fill('input[name=password]', 'wrong');
   await page.click('#login-form button');
   await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0);
-  ok(/Wrong/.test(await page.textContent('#login-error')), 'a wrong password is reported');
+  ok(/Wrong/.test(await page.textContent('#login-error')), 'a wrong password is refused');
   await page.fill('input[name=password]', PASSWORD);
   await page.click('#login-form button');
   await page.waitForSelector('#queue-rows tr');
-  ok((await page.textContent('#who')).includes(AGENT), 'signed in; the queue shows');
-  ok((await page.locator('#queue-rows tr').count()) >= 1, 'a pending draft is listed');
-  await page.waitForFunction(() => /\d+m \d+s/.test(document.querySelector('#queue-rows tr td:last-child').textContent));
-  ok(true, 'with a live countdown');
+  ok((await page.textContent('#who')).includes(AGENT), 'signs in; the queue shows');
 
-  await page.click('#queue-rows tr');
+  // --- a new draft arrives without a reload ---
+  const before = await page.locator('#queue-rows tr').count();
+  await fetch(`${SBX}/_sandbox/chatwoot/incoming`, {
+    method: 'POST',
+    body: JSON.stringify({ conversation: 601, text: '你好，我的快递好几天都没动了，一直停在广州转运中心', order_id: '3958172046650101' }),
+  });
+  await page.waitForFunction((b) => document.querySelectorAll('#queue-rows tr').length > b, before, { timeout: 15000 });
+  ok(true, 'a new draft appears in the queue without a reload (Server-Sent Events)');
+  await page.waitForFunction(() => /\d+m \d+s/.test(document.querySelector('#queue-rows tr td:last-child').textContent));
+  ok(true, 'with a live countdown to the reply deadline');
+  await page.screenshot({ path: `${SHOTS}/console-queue.png` });
+
+  // --- approve the Chatwoot one as it is: the buyer gets exactly that text ---
+  const drafts = await json(`${BASE}/api/v1/drafts?state=pending`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const cw = drafts.drafts.find((d) => d.case_summary.channel === 'chatwoot');
+  ok(!!cw, 'the Chatwoot buyer has a pending draft');
+  await page.goto(`${BASE}/#/case/${cw.case}`);
+  await page.waitForSelector('#draft-text');
+  await page.waitForFunction(() => document.getElementById('draft-text').value.length > 0);
+  const text = await page.inputValue('#draft-text');
+  await page.click('#b-approve');
+  await page.waitForFunction(() => /Done/.test(document.getElementById('action-msg').textContent));
+  let replies = [];
+  for (let i = 0; i < 100 && replies.length === 0; i++) {
+    replies = publicReplies(await conversation(601));
+    if (!replies.length) await sleep(100);
+  }
+  ok(replies.length === 1 && replies[0].content === text, 'approve as-is: the sandbox received exactly that reply');
+  await sleep(1200);
+  ok(publicReplies(await conversation(601)).length === 1, 'and only once');
+
+  // --- the case with markup: shown inert; a blame-shifting edit is flagged ---
+  await page.goto(`${BASE}/#/case/1`);
   await page.waitForSelector('#conv .msg');
   const msg = await page.textContent('#conv .msg.in');
-  ok(msg.includes('<script>alert(1)</script><img src=x onerror=alert(1)>'), "the buyer's markup shows as text");
-  ok((await page.locator('#conv img').count()) === 0, 'and no element is made from it');
-  ok((await page.locator('#conv mark').count()) >= 1, 'matched phrases are highlighted');
-  ok((await page.locator('#conv mark sup').first().textContent()).length > 0, 'with their pattern id');
-
-  await page.fill('#draft-text', '包裹已经签收了，请查收。');
+  ok(msg.includes('<script>alert(1)</script><img src=x onerror=alert(1)>'), "the buyer's <script> and <img onerror> show as text");
+  ok((await page.locator('#conv img, #conv script').count()) === 0, 'and no element is made from them');
+  ok((await page.locator('#conv mark').count()) >= 1, 'matched phrases are highlighted, with their pattern id');
+  await page.fill('#draft-text', '亲，这是快递公司的问题，跟我们没关系，您自己去问快递吧。');
   await page.waitForFunction(() => document.querySelectorAll('#lint li').length > 0);
-  ok(true, 'lint findings appear as the agent types');
+  const lint = await page.textContent('#lint');
+  ok(lint.length > 0, 'a blame-shifting edit shows its lint findings before sending: ' + lint.slice(0, 80));
 
-  await page.focus('#draft-text');
-  await page.keyboard.press('Control+Enter');
-  await page.waitForFunction(() => /Done/.test(document.getElementById('action-msg').textContent));
-  ok(true, 'Ctrl+Enter approves');
-  ok(/approve_edited/.test(await page.textContent('#history')) && (await page.textContent('#history')).includes(AGENT),
-    'the history shows the edited approval by the signed-in agent');
+  // --- a note, then escalate ---
+  await page.fill('#reason', 'asked ZTO about the hub; answer expected at 15:00');
+  await page.click('#b-note');
+  await page.waitForFunction(() => /answer expected at 15:00/.test(document.getElementById('notes').textContent));
+  ok(true, 'a note shows on the case page');
+  await page.screenshot({ path: `${SHOTS}/console-case.png`, fullPage: true });
+  await page.fill('#reason', 'buyer is a repeat customer');
+  await page.click('#b-escalate');
+  await page.waitForFunction(() => /escalate/.test(document.getElementById('history').textContent));
+  ok(true, 'escalate is recorded in the history');
 
-  await page.click('#lang-switch');
-  ok((await page.textContent('#b-approve')) === '批准并发送', 'the switch turns the page Chinese');
-  await page.click('#lang-switch');
+  // --- CSRF: a state-changing call without the token is refused ---
+  const status = await page.evaluate(async () => {
+    const r = await fetch('/api/v1/cases/1/notes', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'forged' }),
+    });
+    return r.status;
+  });
+  ok(status === 403, `a POST with the session cookie but no CSRF token is refused (${status})`);
 
+  // --- status board, language switch ---
   await page.goto(BASE + '/#/board');
   await page.waitForSelector('#b-today tr');
-  ok(/Approved edited/.test(await page.textContent('#b-today')), 'the status board shows today');
+  ok((await page.textContent('#b-today')).length > 0, 'the status board shows today');
+  await page.screenshot({ path: `${SHOTS}/console-board.png`, fullPage: true });
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => /[\u4e00-\u9fff]/.test(document.body.textContent));
+  ok(true, 'the switch turns the page Chinese');
+  await page.click('#lang-switch');
 
   await page.click('#logout');
   await page.waitForSelector('#login-form:visible');
   ok(true, 'sign out returns to the sign-in form');
-  ok(dialogs.length === 0, 'no script from the buyer ran');
-  ok(cspErrors.length === 0, 'no Content Security Policy violations: ' + cspErrors.join(' | '));
+  ok(dialogs.length === 0, 'no script from a buyer ran');
+  ok(cspErrors.length === 0, 'no Content Security Policy violations ' + cspErrors.join(' | '));
 } catch (e) {
   ok(false, 'browser run: ' + e.message.split('\n')[0]);
 } finally {
