@@ -36,6 +36,8 @@ static const pb_command commands[] = {
 	{"close", "close a resolved case after checking back", pb_usage_close, pb_cmd_close},
 	{"orders", "import the shop's orders (CSV) for lookups by order number",
 	 pb_usage_orders, pb_cmd_orders},
+	{"report", "review a month: problems, carriers, response times, costs, templates",
+	 pb_usage_report, pb_cmd_report},
 	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
 	{"track", "look up a parcel's trace with a tracking provider", pb_usage_track,
 	 pb_cmd_track},
