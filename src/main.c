@@ -38,6 +38,8 @@ static const pb_command commands[] = {
 	 pb_usage_orders, pb_cmd_orders},
 	{"report", "review a month: problems, carriers, response times, costs, templates",
 	 pb_usage_report, pb_cmd_report},
+	{"scan", "watch shipments and open proactive cases before buyers ask", pb_usage_scan,
+	 pb_cmd_scan},
 	{"kb", "check the knowledge base", pb_usage_kb, pb_cmd_kb},
 	{"track", "look up a parcel's trace with a tracking provider", pb_usage_track,
 	 pb_cmd_track},
