@@ -321,7 +321,12 @@ pb_err pb_watch_run(pb_store *st, const pb_kb *kb, pb_tracker *tracker, int64_t 
 		if (pb_assess(kb, &it->res.trace, &it->order, now, &a))
 			continue;
 		if (a.state == PB_ST_DELIVERED) {
+			/* Cached, so that the next scan skips it without a lookup. */
+			char *tj = json_take(pb_trace_json(&it->res.trace));
 			s->delivered++;
+			if (tj && (err = pb_store_track_put(st, it->carrier, it->number, tj, now, &e2)))
+				note(s, it->number, &e2, err);
+			free(tj);
 			continue;
 		}
 		for (j = 0; j < N_WATCHED; j++)
