@@ -500,7 +500,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 	cJSON_AddNumberToObject(sum, "repeat_cases", (double)repeat);
 	cJSON_AddNumberToObject(sum, "contacts", (double)contacts);
 
-	qsort(kinds.v, kinds.n, sizeof *kinds.v, by_v0_desc);
+	if (kinds.n)
+		qsort(kinds.v, kinds.n, sizeof *kinds.v, by_v0_desc);
 	arr = cJSON_AddArrayToObject(r, "by_kind");
 	for (i = 0; i < kinds.n; i++) {
 		row = cJSON_CreateObject();
@@ -509,7 +510,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 		cJSON_AddNumberToObject(row, "share", rate(kinds.v[i].v[0], (double)n_cases));
 		cJSON_AddItemToArray(arr, row);
 	}
-	qsort(weeks.v, weeks.n, sizeof *weeks.v, by_name);
+	if (weeks.n)
+		qsort(weeks.v, weeks.n, sizeof *weeks.v, by_name);
 	arr = cJSON_AddArrayToObject(r, "by_week");
 	for (i = 0; i < weeks.n; i++) {
 		row = cJSON_CreateObject();
@@ -518,7 +520,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 		cJSON_AddItemToArray(arr, row);
 	}
 
-	qsort(carriers.v, carriers.n, sizeof *carriers.v, by_v0_desc);
+	if (carriers.n)
+		qsort(carriers.v, carriers.n, sizeof *carriers.v, by_v0_desc);
 	arr = cJSON_AddArrayToObject(r, "carriers");
 	{
 		cJSON *marr = cJSON_AddArrayToObject(r, "carrier_months");
@@ -557,7 +560,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 	cJSON_AddItemToArray(arr, time_row("first_response", first, n_first));
 	cJSON_AddItemToArray(arr, time_row("resolution", resolve, n_resolve));
 
-	qsort(sla.v, sla.n, sizeof *sla.v, by_name);
+	if (sla.n)
+		qsort(sla.v, sla.n, sizeof *sla.v, by_name);
 	arr = cJSON_AddArrayToObject(r, "sla_breaches");
 	for (i = 0; i < sla.n; i++) {
 		row = cJSON_CreateObject();
@@ -568,7 +572,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 		cJSON_AddItemToArray(arr, row);
 	}
 
-	qsort(comp.v, comp.n, sizeof *comp.v, by_v0_desc);
+	if (comp.n)
+		qsort(comp.v, comp.n, sizeof *comp.v, by_v0_desc);
 	arr = cJSON_AddArrayToObject(r, "compensation");
 	for (i = 0; i < comp.n; i++) {
 		row = cJSON_CreateObject();
@@ -576,7 +581,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 		cJSON_AddNumberToObject(row, "offers", comp.v[i].v[0]);
 		cJSON_AddItemToArray(arr, row);
 	}
-	qsort(cost.v, cost.n, sizeof *cost.v, by_name);
+	if (cost.n)
+		qsort(cost.v, cost.n, sizeof *cost.v, by_name);
 	arr = cJSON_AddArrayToObject(r, "compensation_cost");
 	for (i = 0; i < cost.n; i++) {
 		row = cJSON_CreateObject();
@@ -590,7 +596,8 @@ cJSON *pb_report_compute(const pb_report_data *d, const pb_report_opts *o)
 		tpl.v[i].v[4] = tpl.v[i].v[0];
 		tpl.v[i].v[0] = tpl.v[i].v[1] * 1e6 + tpl.v[i].v[2];
 	}
-	qsort(tpl.v, tpl.n, sizeof *tpl.v, by_v0_desc);
+	if (tpl.n)
+		qsort(tpl.v, tpl.n, sizeof *tpl.v, by_v0_desc);
 	arr = cJSON_AddArrayToObject(r, "templates");
 	for (i = 0; i < tpl.n; i++) {
 		const counter *ct = &tpl.v[i];

@@ -456,6 +456,34 @@ static void test_helpers(void **state)
 	assert_int_equal(pb_report_edit_distance("abcdef", "abcxyz", 3), 0);
 }
 
+/* A month without cases: zeros and empty tables, no percentile. */
+static void test_empty(void **state)
+{
+	pb_report_data d = {NULL, 0};
+	pb_report_opts o;
+	cJSON *r;
+	pb_buf b;
+	pb_errbuf eb;
+
+	(void)state;
+	memset(&o, 0, sizeof o);
+	o.from = T("2026-12-01");
+	o.to = T("2027-01-01");
+	o.tz_off = TZ;
+	o.carrier_delay_limit = 0.1;
+	r = pb_report_compute(&d, &o);
+	assert_non_null(r);
+	NEAR(num(cJSON_GetObjectItemCaseSensitive(r, "summary"), "cases"), 0);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "carriers")), 0);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "response_times"), 0), "p50")));
+	pb_buf_init(&b, PB_BUF_NOLIMIT);
+	assert_int_equal(pb_report_render(r, "html", &b, &eb), PB_OK);
+	assert_non_null(strstr(pb_buf_str(&b), "None."));
+	pb_buf_release(&b);
+	cJSON_Delete(r);
+}
+
 static void test_formats(void **state)
 {
 	fx *f = *state;
@@ -490,6 +518,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy_limit),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_empty),
 		cmocka_unit_test_setup_teardown(test_summary_kinds_weeks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carriers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_times_and_sla, setup, teardown),
