@@ -382,7 +382,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_CASE_UPDATE] =
 		"UPDATE cases SET state = ?2, severity = ?3, problem = ?4, contacts = ?5, lang = ?6,"
 		" owner = ?7, outcome = ?8, order_id = ?9, parcel_id = ?10, updated_at = ?11,"
-		" first_reply_at = ?12, resolved_at = ?13, closed_at = ?14 WHERE id = ?1",
+		" first_reply_at = ?12, resolved_at = ?13, closed_at = ?14,"
+		" conversation_id = coalesce(?15, conversation_id) WHERE id = ?1",
 	[S_CASE_GET] = "SELECT " CASE_COLS " WHERE c.id = ?1",
 	[S_CASE_OPEN] = "SELECT " CASE_COLS " WHERE c.scope = ?1 AND c.kind = ?2 AND c.state <> 'closed'",
 	[S_CASE_OPEN_ANY] = "SELECT " CASE_COLS " WHERE c.scope = ?1 AND c.state <> 'closed'"
@@ -1423,6 +1424,7 @@ static pb_err sq_case_update(pb_store *st, const pb_store_case *c, pb_errbuf *eb
 	bind_opt(s, 12, c->first_reply_at);
 	bind_opt(s, 13, c->resolved_at);
 	bind_opt(s, 14, c->closed_at);
+	bind_opt(s, 15, c->conversation_id);
 	if ((err = run(q, s, "updating a case", &changed, eb))) {
 		if (err == PB_EEXIST)
 			return pb_errf(eb, PB_EEXIST,

@@ -208,7 +208,9 @@ typedef struct pb_store_case_filter {
  * when one for the same scope and kind is not closed. */
 pb_err pb_store_case_insert(pb_store *st, pb_store_case *c, pb_errbuf *eb);
 /* Writes the mutable fields: state, severity, problem, contacts, lang,
- * owner, outcome, order_id, parcel_id and the times. */
+ * owner, outcome, order_id, parcel_id and the times, and conversation_id
+ * when it is set (a proactive case learns its conversation when the buyer
+ * writes; a case never loses one). */
 pb_err pb_store_case_update(pb_store *st, const pb_store_case *c, pb_errbuf *eb);
 pb_err pb_store_case_get(pb_store *st, pb_id id, pb_store_case *out, pb_errbuf *eb);
 /* The case of this scope and kind that is not closed; with kind NULL, the

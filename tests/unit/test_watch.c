@@ -274,6 +274,19 @@ static void test_buyer_joins(void **state)
 	assert_int_equal(c.contacts, 1);
 	assert_string_equal(c.origin, "watch");
 	assert_string_equal(c.kind, "anomaly:stuck_at_node");
+	/* The case now knows where the buyer is, and the reply's draft is
+	 * queued for that conversation. */
+	assert_true(c.conversation_id != 0);
+	assert_string_equal(c.conversation, "c1");
+	{
+		pb_store_outbox_rows ob = {NULL, 0};
+		size_t i, found = 0;
+		assert_int_equal(pb_store_outbox_list(f->st, id, &ob, &eb), PB_OK);
+		for (i = 0; i < ob.n; i++)
+			found += strstr(ob.v[i].payload, "\"conversation\":\"c1\"") != NULL;
+		assert_int_equal(found, 1);
+		pb_store_outbox_rows_release(&ob);
+	}
 	pb_store_case_release(&c);
 }
 
