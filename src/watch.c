@@ -258,6 +258,7 @@ pb_err pb_watch_run(pb_store *st, const pb_kb *kb, pb_tracker *tracker, int64_t 
 		}
 		pb_order_init(&it->order);
 		if (pb_order_from_json(j, kb->policy->tz_off, &it->order, &e2)) {
+			pb_order_release(&it->order);
 			s->failed++;
 			note(s, orders.v[i].order_id, &e2, PB_EINVAL);
 			cJSON_Delete(j);
