@@ -574,6 +574,31 @@ out:
 	return finish(st, own, err, eb);
 }
 
+pb_err pb_case_outreach(pb_store *st, const pb_kb *kb, pb_store_case *c, const pb_case_input *in,
+			const pb_case_result *r, const char *actor, pb_id *draft_id, pb_errbuf *eb)
+{
+	bool own;
+	int s = pb_case_state_from_name(c->state);
+	pb_err err;
+
+	if (draft_id)
+		*draft_id = 0;
+	if (s < 0 || s == PB_CASE_RESOLVED || s == PB_CASE_CLOSED)
+		return pb_errf(eb, PB_ESTATE, "case %lld is %s: no outreach", (long long)c->id,
+			       c->state);
+	if (!r || r->reply.action == PB_ACT_NONE)
+		return PB_OK;
+	if ((err = begin(st, &own, eb)))
+		return err;
+	if (in->now > c->updated_at)
+		c->updated_at = in->now;
+	if ((err = add_draft(st, kb, c, (pb_case_state)s, 0, in, r, actor, draft_id, eb)))
+		goto out;
+	err = pb_store_case_update(st, c, eb);
+out:
+	return finish(st, own, err, eb);
+}
+
 /* ---- the case's parcel and order, for checks at a later moment ---- */
 
 typedef struct case_ctx {

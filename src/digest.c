@@ -26,6 +26,23 @@ pb_err pb_md5_hex(const void *data, size_t n, bool upper, char out[PB_MD5_HEX_LE
 	return PB_OK;
 }
 
+pb_err pb_sha256_hex(const void *data, size_t n, char out[PB_SHA256_HEX_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0, i;
+
+	out[0] = '\0';
+	if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) || len != PB_SHA256_HEX_LEN / 2)
+		return PB_ENOMEM;
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * len] = '\0';
+	return PB_OK;
+}
+
 pb_err pb_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t n,
 			  char out[PB_SHA256_HEX_LEN + 1])
 {

@@ -712,6 +712,22 @@ static pb_err process_one(pb_ingest *ing, job *jb, int64_t now, pb_ingest_stats 
 			c.order_id = order_id;
 		if (parcel_id)
 			c.parcel_id = parcel_id;
+		/* A proactive case has no conversation until the buyer writes:
+		 * this one is where its replies go from now on. */
+		if (!c.conversation_id) {
+			char *ch = strdup(e->channel), *cv = strdup(e->conversation);
+			if (!ch || !cv) {
+				free(ch);
+				free(cv);
+				err = pb_errf(eb, PB_ENOMEM, "out of memory");
+				goto out;
+			}
+			c.conversation_id = conv;
+			free(c.channel);
+			free(c.conversation);
+			c.channel = ch;
+			c.conversation = cv;
+		}
 	}
 
 	memset(&m, 0, sizeof m);

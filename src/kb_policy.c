@@ -514,7 +514,7 @@ void pb_kbl_load_policy(pb_kbl *L)
 {
 	static const char *const top[] = {"timezone", "thresholds", "perishable", "severity",
 					  "compensation", "service_levels", "follow_up", "peak_seasons",
-					  NULL};
+					  "carrier_delay_limit", NULL};
 	static const char *const sevkeys[] = {"escalate_at", "severe", "moderate", NULL};
 	static const char *const compkeys[] = {"coupon_valid_days", "money", "rules", NULL};
 	static const char *const slkeys[] = {"first_reply", "first_plan", "progress_update",
@@ -614,6 +614,12 @@ void pb_kbl_load_policy(pb_kbl *L)
 		else
 			pb_diag_at(L->dg, &doc, n, "missing required key 'rules'");
 	}
+
+	p->carrier_delay_limit = 0.10;
+	if (pb_y_num(L->dg, &doc, doc.root, "carrier_delay_limit", false, &p->carrier_delay_limit) &&
+	    (p->carrier_delay_limit < 0 || p->carrier_delay_limit > 1))
+		pb_diag_at(L->dg, &doc, pb_ymap_get(doc.root, "carrier_delay_limit"),
+			   "carrier_delay_limit must be a share between 0 and 1");
 
 	p->first_reply = 2;
 	p->first_plan = 24;

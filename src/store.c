@@ -249,6 +249,12 @@ pb_err pb_store_order_find(pb_store *st, const char *channel, const char *order_
 	return PB_OK;
 }
 
+pb_err pb_store_order_list(pb_store *st, pb_store_orders *out, pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	return st->ops->order_list(st, out, eb);
+}
+
 pb_err pb_store_parcel_put(pb_store *st, const pb_store_parcel *p, pb_id *id, pb_errbuf *eb)
 {
 	CHECK(name_ok(p->carrier, "parcel carrier", eb));
@@ -344,6 +350,15 @@ pb_err pb_store_case_list(pb_store *st, const pb_store_case_filter *f, pb_store_
 		f = &none;
 	CHECK(opt_name_ok(f->state, "case state", eb));
 	return st->ops->case_list(st, f, out, eb);
+}
+
+pb_err pb_store_case_opened(pb_store *st, int64_t from, int64_t to, pb_store_cases *out,
+			    pb_errbuf *eb)
+{
+	memset(out, 0, sizeof *out);
+	if (to < from)
+		return pb_errf(eb, PB_EINVAL, "the range ends before it starts");
+	return st->ops->case_opened(st, from, to, out, eb);
 }
 
 pb_err pb_store_event_add(pb_store *st, const pb_store_event *e, pb_id *id, pb_errbuf *eb)
@@ -728,6 +743,25 @@ void pb_store_parcel_release(pb_store_parcel *p)
 	free(p->trace);
 	free(p->assessment);
 	memset(p, 0, sizeof *p);
+}
+
+void pb_store_order_release(pb_store_order *o)
+{
+	free(o->channel);
+	free(o->order_id);
+	free(o->json);
+	memset(o, 0, sizeof *o);
+}
+
+void pb_store_orders_release(pb_store_orders *l)
+{
+	size_t i;
+
+	for (i = 0; l->v && i < l->n; i++)
+		pb_store_order_release(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
 }
 
 void pb_store_case_release(pb_store_case *c)

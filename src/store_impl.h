@@ -42,6 +42,7 @@ struct pb_store_ops {
 	/* channel may be NULL; id and json are non-NULL, json set only on success. */
 	pb_err (*order_find)(pb_store *st, const char *channel, const char *order_id, pb_id *id,
 			     char **json, pb_errbuf *eb);
+	pb_err (*order_list)(pb_store *st, pb_store_orders *out, pb_errbuf *eb);
 	pb_err (*parcel_put)(pb_store *st, const pb_store_parcel *p, pb_id *id, pb_errbuf *eb);
 	pb_err (*parcel_get)(pb_store *st, pb_id id, pb_store_parcel *out, pb_errbuf *eb);
 	pb_err (*track_put)(pb_store *st, const char *carrier, const char *number,
@@ -58,6 +59,8 @@ struct pb_store_ops {
 					pb_errbuf *eb);
 	pb_err (*case_list)(pb_store *st, const pb_store_case_filter *f, pb_store_cases *out,
 			    pb_errbuf *eb);
+	pb_err (*case_opened)(pb_store *st, int64_t from, int64_t to, pb_store_cases *out,
+			      pb_errbuf *eb);
 	pb_err (*event_add)(pb_store *st, const pb_store_event *e, pb_id *id, pb_errbuf *eb);
 	pb_err (*event_list)(pb_store *st, pb_id case_id, pb_store_events *out, pb_errbuf *eb);
 	pb_err (*draft_add)(pb_store *st, pb_store_draft *d, pb_errbuf *eb);

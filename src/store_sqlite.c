@@ -292,6 +292,8 @@ enum {
 	S_CASE_OPEN_ANY,
 	S_CASE_FOR_CONV,
 	S_CASE_LIST,
+	S_CASE_OPENED,
+	S_ORDER_LIST,
 	S_EVENT_ADD,
 	S_EVENT_LIST,
 	S_DRAFT_NEXT,
@@ -412,7 +414,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_CASE_UPDATE] =
 		"UPDATE cases SET state = ?2, severity = ?3, problem = ?4, contacts = ?5, lang = ?6,"
 		" owner = ?7, outcome = ?8, order_id = ?9, parcel_id = ?10, updated_at = ?11,"
-		" first_reply_at = ?12, resolved_at = ?13, closed_at = ?14 WHERE id = ?1",
+		" first_reply_at = ?12, resolved_at = ?13, closed_at = ?14,"
+		" conversation_id = coalesce(?15, conversation_id) WHERE id = ?1",
 	[S_CASE_GET] = "SELECT " CASE_COLS " WHERE c.id = ?1",
 	[S_CASE_OPEN] = "SELECT " CASE_COLS " WHERE c.scope = ?1 AND c.kind = ?2 AND c.state <> 'closed'",
 	[S_CASE_OPEN_ANY] = "SELECT " CASE_COLS " WHERE c.scope = ?1 AND c.state <> 'closed'"
@@ -424,6 +427,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_CASE_LIST] = "SELECT " CASE_COLS
 			" WHERE (?1 IS NULL OR (?1 = 'open' AND c.state <> 'closed') OR c.state = ?1)"
 			" AND c.severity >= ?2 ORDER BY c.severity DESC, c.updated_at, c.id LIMIT ?3",
+	[S_CASE_OPENED] = "SELECT " CASE_COLS " WHERE c.opened_at >= ?1 AND c.opened_at < ?2"
+			  " ORDER BY c.opened_at, c.id",
+	[S_ORDER_LIST] = "SELECT id, channel, external_id, data, updated_at FROM orders ORDER BY id",
 	[S_EVENT_ADD] = "INSERT INTO case_events (case_id, at, actor, what, from_state, to_state, note)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_EVENT_LIST] = "SELECT id, case_id, at, actor, what, from_state, to_state, note"
@@ -1480,6 +1486,7 @@ static pb_err sq_case_update(pb_store *st, const pb_store_case *c, pb_errbuf *eb
 	bind_opt(s, 12, c->first_reply_at);
 	bind_opt(s, 13, c->resolved_at);
 	bind_opt(s, 14, c->closed_at);
+	bind_opt(s, 15, c->conversation_id);
 	if ((err = run(q, s, "updating a case", &changed, eb))) {
 		if (err == PB_EEXIST)
 			return pb_errf(eb, PB_EEXIST,
@@ -1522,6 +1529,47 @@ static pb_err sq_case_list(pb_store *st, const pb_store_case_filter *f, pb_store
 	err = run_list(q, s, "listing cases", &out->v, &out->n, sizeof *out->v, row_case, eb);
 	if (err)
 		pb_store_cases_release(out);
+	return err;
+}
+
+static pb_err sq_case_opened(pb_store *st, int64_t from, int64_t to, pb_store_cases *out,
+			     pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_CASE_OPENED);
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	err = run_list(q, s, "listing cases opened", &out->v, &out->n, sizeof *out->v, row_case, eb);
+	if (err)
+		pb_store_cases_release(out);
+	return err;
+}
+
+static void row_order_full(rd *r, void *item)
+{
+	pb_store_order *o = item;
+
+	o->id = rd_i64(r, 0);
+	o->channel = rd_str(r, 1);
+	o->order_id = rd_str(r, 2);
+	o->json = rd_str(r, 3);
+	o->updated_at = rd_i64(r, 4);
+}
+
+static pb_err sq_order_list(pb_store *st, pb_store_orders *out, pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	pb_err err;
+
+	PREP(s, S_ORDER_LIST);
+	err = run_list(q, s, "listing orders", &out->v, &out->n, sizeof *out->v, row_order_full,
+		       eb);
+	if (err)
+		pb_store_orders_release(out);
 	return err;
 }
 
@@ -2579,6 +2627,8 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.case_find_open = sq_case_find_open,
 	.case_for_conversation = sq_case_for_conversation,
 	.case_list = sq_case_list,
+	.case_opened = sq_case_opened,
+	.order_list = sq_order_list,
 	.event_add = sq_event_add,
 	.event_list = sq_event_list,
 	.draft_add = sq_draft_add,

@@ -145,6 +145,14 @@ pb_err pb_case_take_message(pb_store *st, const struct pb_kb *kb, pb_store_case 
 			    const pb_case_result *r, const char *actor, pb_id *draft_id,
 			    pb_errbuf *eb);
 
+/* Stores the outreach draft of a proactive case (the shop writes first:
+ * in->message is NULL) with its outbox row, and moves c on as a buyer's
+ * message would, without counting a contact: the buyer has not written.
+ * *draft_id (may be NULL) gets the new draft. */
+pb_err pb_case_outreach(pb_store *st, const struct pb_kb *kb, pb_store_case *c,
+			const pb_case_input *in, const pb_case_result *r, const char *actor,
+			pb_id *draft_id, pb_errbuf *eb);
+
 /* ---- an agent's decisions ---- */
 
 typedef struct pb_case_approval {

@@ -56,12 +56,14 @@ int pb_cmd_resolve(pb_cli *cli, int argc, char **argv);
 int pb_cmd_close(pb_cli *cli, int argc, char **argv);
 int pb_cmd_orders(pb_cli *cli, int argc, char **argv);
 int pb_cmd_agents(pb_cli *cli, int argc, char **argv);
+int pb_cmd_report(pb_cli *cli, int argc, char **argv);
+int pb_cmd_scan(pb_cli *cli, int argc, char **argv);
 extern const char pb_usage_classify[], pb_usage_kb[], pb_usage_draft[], pb_usage_lint[];
 extern const char pb_usage_track[], pb_usage_sandbox[], pb_usage_config[], pb_usage_serve[];
 extern const char pb_usage_ingest[], pb_usage_cases[], pb_usage_case[], pb_usage_due[],
 	pb_usage_approve[], pb_usage_reject[], pb_usage_escalate[], pb_usage_note[],
 	pb_usage_resolve[], pb_usage_close[];
-extern const char pb_usage_orders[], pb_usage_agents[];
+extern const char pb_usage_orders[], pb_usage_agents[], pb_usage_report[], pb_usage_scan[];
 
 /* Prints "parcelbot: message" on stderr and returns code. */
 int pb_cli_fail(int code, const char *fmt, ...) PB_PRINTF(2, 3);

@@ -21,6 +21,11 @@
  * libcrypto cannot set up the digest. */
 pb_err pb_md5_hex(const void *data, size_t n, bool upper, char out[PB_MD5_HEX_LEN + 1]);
 
+/* Writes the SHA-256 of n bytes of data as 64 lower-case hex digits plus a
+ * NUL into out. Returns PB_ENOMEM (out is then "") when libcrypto cannot
+ * compute it. */
+pb_err pb_sha256_hex(const void *data, size_t n, char out[PB_SHA256_HEX_LEN + 1]);
+
 /* Writes the HMAC-SHA256 of n bytes of data under the key_len-byte key as 64
  * lower-case hex digits plus a NUL into out. Returns PB_ENOMEM (out is then
  * "") when libcrypto cannot compute it, PB_EINVAL for a key over INT_MAX

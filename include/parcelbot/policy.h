@@ -123,6 +123,9 @@ typedef struct pb_policy {
 	pb_peak *peaks;
 	size_t n_peaks;
 	double peak_factor;
+	/* The monthly review flags a carrier for replacement when more than
+	 * this share of its parcels was delayed in each of three months. */
+	double carrier_delay_limit;
 	/* tracking.yaml */
 	pb_text_rule *places, *exceptions;
 	size_t n_places, n_exceptions;

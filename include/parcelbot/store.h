@@ -134,6 +134,22 @@ pb_err pb_store_order_get(pb_store *st, pb_id id, char **json, pb_errbuf *eb);
 pb_err pb_store_order_find(pb_store *st, const char *channel, const char *order_id, pb_id *id,
 			   char **json, pb_errbuf *eb);
 
+typedef struct pb_store_order {
+	pb_id id;
+	char *channel;
+	char *order_id;   /* the shop's order id */
+	char *json;       /* pb_order_json, with "parcel" when it has one */
+	int64_t updated_at;
+} pb_store_order;
+
+typedef struct pb_store_orders {
+	pb_store_order *v;
+	size_t n;
+} pb_store_orders;
+
+/* Every order as last seen, by row id (for the proactive watch). */
+pb_err pb_store_order_list(pb_store *st, pb_store_orders *out, pb_errbuf *eb);
+
 typedef struct pb_store_parcel {
 	pb_id id;
 	char *carrier, *number; /* unique together */
@@ -192,7 +208,9 @@ typedef struct pb_store_case_filter {
  * when one for the same scope and kind is not closed. */
 pb_err pb_store_case_insert(pb_store *st, pb_store_case *c, pb_errbuf *eb);
 /* Writes the mutable fields: state, severity, problem, contacts, lang,
- * owner, outcome, order_id, parcel_id and the times. */
+ * owner, outcome, order_id, parcel_id and the times, and conversation_id
+ * when it is set (a proactive case learns its conversation when the buyer
+ * writes; a case never loses one). */
 pb_err pb_store_case_update(pb_store *st, const pb_store_case *c, pb_errbuf *eb);
 pb_err pb_store_case_get(pb_store *st, pb_id id, pb_store_case *out, pb_errbuf *eb);
 /* The case of this scope and kind that is not closed; with kind NULL, the
@@ -208,6 +226,11 @@ pb_err pb_store_case_for_conversation(pb_store *st, const char *channel,
 /* Cases by severity (highest first), then longest waiting first. */
 pb_err pb_store_case_list(pb_store *st, const pb_store_case_filter *f, pb_store_cases *out,
 			  pb_errbuf *eb);
+
+/* Cases opened at or after from and before to, oldest first (for the
+ * review). */
+pb_err pb_store_case_opened(pb_store *st, int64_t from, int64_t to, pb_store_cases *out,
+			    pb_errbuf *eb);
 
 /* ---- case events: every state change, and what else happened ---- */
 
@@ -513,6 +536,7 @@ pb_err pb_store_first_reply_stats(pb_store *st, int64_t since, int64_t *n, doubl
 /* ---- releasing what the functions above fill ---- */
 
 void pb_store_message_release(pb_store_message *m);
+void pb_store_order_release(pb_store_order *o);
 void pb_store_parcel_release(pb_store_parcel *p);
 void pb_store_case_release(pb_store_case *c);
 void pb_store_event_release(pb_store_event *e);
@@ -526,6 +550,7 @@ void pb_store_agent_release(pb_store_agent *a);
 void pb_store_session_release(pb_store_session *s);
 
 void pb_store_messages_release(pb_store_messages *l);
+void pb_store_orders_release(pb_store_orders *l);
 void pb_store_cases_release(pb_store_cases *l);
 void pb_store_events_release(pb_store_events *l);
 void pb_store_drafts_release(pb_store_drafts *l);
