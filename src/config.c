@@ -58,6 +58,8 @@ pb_err pb_config_init(pb_config *c)
 	c->pipeline.lease = 300;
 	c->pipeline.max_attempts = 5;
 	c->pipeline.scheduler_interval_ms = 30000;
+	c->pipeline.scan_interval_ms = 3600000;
+	c->pipeline.scan_rate = 10;
 	c->log_format = PB_LOG_TEXT;
 	c->log_level = PB_LOG_INFO;
 	c->shopee.poll_interval_ms = 10000;
@@ -430,6 +432,25 @@ static bool int_at(loader *L, const pb_ynode *map, const char *key, double min, 
 	return true;
 }
 
+/* A number from min to max under key. */
+static bool num_at(loader *L, const pb_ynode *map, const char *key, double min, double max,
+		   double *out)
+{
+	const pb_ynode *n = pb_ymap_get(map, key);
+	double d;
+
+	if (!n)
+		return false;
+	if (!pb_y_node_num(L->dg, L->doc, n, &d))
+		return false;
+	if (d < min || d > max) {
+		pb_diag_at(L->dg, L->doc, n, "'%s' must be a number from %g to %g", key, min, max);
+		return false;
+	}
+	*out = d;
+	return true;
+}
+
 /* "host:port" with a port from 0 to 65535. */
 bool pb_config_listen_ok(const char *s)
 {
@@ -496,7 +517,7 @@ static void load_store(loader *L, const pb_ynode *sec)
 static void load_pipeline(loader *L, const pb_ynode *sec)
 {
 	static const char *const keys[] = {"workers", "batch", "lease", "max_attempts",
-					   "scheduler_interval", NULL};
+					   "scheduler_interval", "scan_interval", "scan_rate", NULL};
 	pb_pipeline_config *p = &L->c->pipeline;
 	long long ms;
 	double d;
@@ -514,6 +535,10 @@ static void load_pipeline(loader *L, const pb_ynode *sec)
 		p->max_attempts = (unsigned)d;
 	if (duration_at(L, sec, "scheduler_interval", 100, 3600000, &ms))
 		p->scheduler_interval_ms = (long)ms;
+	if (duration_at(L, sec, "scan_interval", 0, 7 * 86400000LL, &ms))
+		p->scan_interval_ms = ms;
+	if (num_at(L, sec, "scan_rate", 0.1, 1000, &d))
+		p->scan_rate = d;
 }
 
 static void load_log(loader *L, const pb_ynode *sec)
@@ -830,6 +855,8 @@ static bool add_daemon_sections(cJSON *j, const pb_config *c)
 	cJSON_AddNumberToObject(o, "lease_s", (double)p->lease);
 	cJSON_AddNumberToObject(o, "max_attempts", p->max_attempts);
 	cJSON_AddNumberToObject(o, "scheduler_interval_ms", (double)p->scheduler_interval_ms);
+	cJSON_AddNumberToObject(o, "scan_interval_ms", (double)p->scan_interval_ms);
+	cJSON_AddNumberToObject(o, "scan_rate", p->scan_rate);
 	if (!(o = cJSON_AddObjectToObject(j, "log")))
 		return false;
 	cJSON_AddStringToObject(o, "format", c->log_format == PB_LOG_JSON ? "json" : "text");

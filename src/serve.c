@@ -22,6 +22,7 @@
 #include "parcelbot/order.h"
 #include "parcelbot/orders.h"
 #include "parcelbot/policy.h"
+#include "parcelbot/watch.h"
 #include "parcelbot/ydoc.h"
 
 /* ---- time ---- */
@@ -932,6 +933,92 @@ static void *scheduler_main(void *arg)
 	return NULL;
 }
 
+/* ---- the proactive watch ---- */
+
+/* Lookups for the watch: none once the daemon is stopping, so a long scan
+ * ends at its next batch. */
+static void watch_lookup(void *ctx, const pb_track_query *q, size_t n, int64_t now,
+			 pb_track_result *r)
+{
+	void **c = ctx;
+	pb_daemon *d = c[0];
+	pb_gen *g = c[1];
+	size_t i;
+
+	if (stopping(d)) {
+		for (i = 0; i < n; i++) {
+			memset(&r[i], 0, sizeof r[i]);
+			pb_trace_init(&r[i].trace);
+			r[i].err = pb_errf(&r[i].eb, PB_ESTATE, "parcelbot is stopping");
+		}
+		return;
+	}
+	if (pb_track_lookup_many(g->tr, q, n, now, r))
+		for (i = 0; i < n; i++) {
+			memset(&r[i], 0, sizeof r[i]);
+			pb_trace_init(&r[i].trace);
+			r[i].err = pb_errf(&r[i].eb, PB_ENOMEM, "the lookup could not start");
+		}
+}
+
+/* The watch's pause between batches, cut short by a stop. */
+static void watch_wait(void *ctx, long ms)
+{
+	pb_daemon *d = ctx;
+	struct timespec ts = after_ms(ms);
+
+	pthread_mutex_lock(&d->mu);
+	if (!d->stopping)
+		pthread_cond_timedwait(&d->done, &d->mu, &ts);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Scans every scan_interval: parcels not yet delivered are looked up at
+ * scan_rate, and an anomaly opens one proactive case with an outreach
+ * draft for the agents. */
+static void *watch_main(void *arg)
+{
+	pb_daemon *d = arg;
+	long long interval = d->cfg->pipeline.scan_interval_ms;
+	int64_t next = pb_daemon_now_ms() + 5000; /* let the start settle */
+
+	while (!stopping(d)) {
+		if (pb_daemon_now_ms() >= next) {
+			pb_gen *g = pb_daemon_gen(d);
+			void *ctx[2] = {d, g};
+			pb_watch_opts o;
+			pb_watch_stats ws;
+			pb_errbuf eb;
+			pb_store *st = store_open(d, &eb);
+			memset(&o, 0, sizeof o);
+			memset(&ws, 0, sizeof ws);
+			o.rate = d->cfg->pipeline.scan_rate;
+			o.lookup = watch_lookup;
+			o.lookup_ctx = ctx;
+			o.wait = watch_wait;
+			o.wait_ctx = d;
+			if (!st)
+				pb_logf(d->log, PB_LOG_ERROR, "watch.failed", "%s", eb.msg);
+			else if (pb_watch_run(st, g->kb, g->tr, pb_daemon_now(), &o, &ws, &eb))
+				pb_logf(d->log, PB_LOG_ERROR, "watch.failed", "%s", eb.msg);
+			else {
+				pb_logf(d->log, ws.opened ? PB_LOG_INFO : PB_LOG_DEBUG, "watch.done",
+					"%zu parcels looked up, %zu with a watched anomaly, %zu "
+					"proactive case(s) opened, %zu lookup(s) failed",
+					ws.lookups, ws.anomalous, ws.opened, ws.lookup_failed);
+				pb_metric_add(d->m_watch_opened, (double)ws.opened);
+				if (ws.opened)
+					pb_daemon_kick_send(d);
+			}
+			pb_store_close(st);
+			pb_daemon_gen_put(g);
+			next = pb_daemon_now_ms() + interval;
+		}
+		watch_wait(d, 1000);
+	}
+	return NULL;
+}
+
 /* ---- the inbox writer: group commit for webhooks ----
  *
  * A webhook is acknowledged only once its events are committed, and a
@@ -1237,6 +1324,8 @@ static void metrics_setup(pb_daemon *d)
 					    "Failures of upstream services", ord);
 	d->m_overdue = pb_metrics_counter(m, "parcelbot_reminders_overdue_total",
 					  "Overdue reminders escalated to a supervisor", NULL);
+	d->m_watch_opened = pb_metrics_counter(m, "parcelbot_watch_cases_opened_total",
+					       "Proactive cases the watch opened", NULL);
 	d->m_reloads = pb_metrics_counter(m, "parcelbot_kb_reloads_total",
 					  "Knowledge base reloads that took effect", NULL);
 	d->m_reload_fail = pb_metrics_counter(m, "parcelbot_kb_reload_failures_total",
@@ -1484,6 +1573,13 @@ pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
 		goto fail;
 	}
 	d->scheduler_started = true;
+	if (cfg->pipeline.scan_interval_ms > 0) {
+		if (pthread_create(&d->watcher, NULL, watch_main, d)) {
+			err = pb_errf(eb, PB_ENOMEM, "cannot start the watch thread");
+			goto fail;
+		}
+		d->watcher_started = true;
+	}
 	if ((err = pb_server_start(d->srv, eb)))
 		goto fail;
 	free(cert);
@@ -1534,6 +1630,8 @@ void pb_daemon_stop(pb_daemon *d)
 		pthread_join(d->sender, NULL);
 	if (d->scheduler_started)
 		pthread_join(d->scheduler, NULL);
+	if (d->watcher_started)
+		pthread_join(d->watcher, NULL);
 	free(d->workers);
 	for (k = 0; k < d->n_chans; k++) {
 		size_t x;

@@ -75,8 +75,8 @@ struct pb_daemon {
 
 	pthread_t *workers;
 	unsigned n_workers, started_workers;
-	pthread_t sender, scheduler, inbox_writer;
-	bool sender_started, scheduler_started, inbox_writer_started;
+	pthread_t sender, scheduler, inbox_writer, watcher;
+	bool sender_started, scheduler_started, inbox_writer_started, watcher_started;
 
 	/* the inbox writer's queue (serve.c) */
 	pthread_mutex_t iq_mu;
@@ -87,7 +87,7 @@ struct pb_daemon {
 	/* metrics */
 	pb_metric *m_received, *m_duplicate, *m_drafts, *m_escalated, *m_processed, *m_failed,
 		*m_commands, *m_sent, *m_send_fail, *m_track_err, *m_order_err, *m_overdue,
-		*m_reloads, *m_reload_fail, *m_decisions_api;
+		*m_reloads, *m_reload_fail, *m_decisions_api, *m_watch_opened;
 	pb_metric *h_pipeline, *h_send;
 };
 

@@ -28,7 +28,7 @@
  *     tls: {cert_file: ..., key_file: ...}
  *   store: {path: parcelbot.db}
  *   pipeline: {workers: 2, batch: 64, lease: 5m, max_attempts: 5,
- *              scheduler_interval: 30s}
+ *              scheduler_interval: 30s, scan_interval: 1h, scan_rate: 10}
  *   log: {format: text, level: info}    # text | json; debug | info | warn | error
  *   channels:
  *     chatwoot: {url, account_id, api_token_file, webhook_secret_file,
@@ -82,6 +82,8 @@ typedef struct pb_pipeline_config {
 	int64_t lease;             /* seconds a claim holds */
 	unsigned max_attempts;     /* before an event or action is given up */
 	long scheduler_interval_ms; /* reminders and polls */
+	long long scan_interval_ms; /* the proactive watch; 0: off */
+	double scan_rate;          /* the watch's lookups per second */
 } pb_pipeline_config;
 
 typedef enum pb_log_format { PB_LOG_TEXT, PB_LOG_JSON } pb_log_format;

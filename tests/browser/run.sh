@@ -20,6 +20,8 @@ need=""
 command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || need="$need chromium"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+# A CJK font, or the screenshots show boxes for Chinese text.
+fc-list :lang=zh 2>/dev/null | grep -q . || need="$need fonts-wqy-zenhei"
 if [ -n "$need" ]; then
 	# shellcheck disable=SC2086
 	./scripts/install-deps.sh $need >&2 || { echo "not ok 1 - install$need"; exit 1; }
@@ -53,7 +55,7 @@ PB=$!
 for _ in $(seq 200); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
 BASE=http://127.0.0.1:$(cat "$T_TMP/port")
 curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-	--data-binary '{"conversation":"c-b","buyer":"b-b","text":"我的快递三天没更新了 <script>alert(1)</script><img src=x onerror=alert(1)>","order_id":"A100","tracking_number":"73100000000001","carrier":"zto","message_id":"m-b"}' \
+	--data-binary '{"conversation":"c-b","buyer":"b-b","text":"我的快递三天没更新了 <script>alert(1)</script><img src=x onerror=alert(1)>","order_id":"3958172046650102","tracking_number":"YT2611200000102","carrier":"yto","message_id":"m-b"}' \
 	"$BASE/api/v1/messages"
 SBX=http://127.0.0.1:$sbport
 curl -s -o /dev/null -d "{\"webhook\": \"$BASE/webhooks/chatwoot/browser-hook-1\"}" "$SBX/_sandbox/chatwoot/config"

@@ -165,13 +165,13 @@ unlike "$metrics" "$TOKEN|sandbox-key" "no secret in /metrics"
 cp "$T_TMP/kb/intents.yaml" "$T_TMP/intents.good"
 printf 'intents: [\n' >"$T_TMP/kb/intents.yaml"
 kill -HUP $PB
-sleep 0.5
+for _ in $(seq 100); do grep -q kb.reload_failed "$T_TMP/serve.log" && break; sleep 0.1; done
 like "$(cat "$T_TMP/serve.log")" "kb.reload_failed" "a broken KB is refused on SIGHUP"
 api POST /api/v1/messages '{"conversation":"c-5","text":"快递一直没动","message_id":"m-5"}'
 is "$T_CODE" 201 "still serving with the old KB"
 cp "$T_TMP/intents.good" "$T_TMP/kb/intents.yaml"
 kill -HUP $PB
-sleep 0.5
+for _ in $(seq 100); do grep -q kb.reloaded "$T_TMP/serve.log" && break; sleep 0.1; done
 like "$(cat "$T_TMP/serve.log")" "kb.reloaded" "a good KB is taken on SIGHUP"
 T_OUT=$(curl -s "$BASE/healthz")
 is "$(jget 'd["kb_generation"]')" 2 "the generation moved on"
