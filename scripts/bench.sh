@@ -18,3 +18,7 @@ done
 # The daemon end to end, against the sandbox on loopback (all cores).
 echo "== serve (end to end)"
 PARCELBOT=${PARCELBOT:-./parcelbot} python3 scripts/bench_serve.py
+# The proactive watch: parcels assessed per second within a rate limit.
+echo
+echo "== scan"
+PARCELBOT=${PARCELBOT:-./parcelbot} python3 scripts/bench_scan.py
