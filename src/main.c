@@ -47,7 +47,7 @@ static const pb_command commands[] = {
 	 pb_cmd_track},
 	{"config", "check the configuration and show the settings in effect", pb_usage_config,
 	 pb_cmd_config},
-	{"sandbox", "run fake tracking providers on 127.0.0.1 for tests and demos",
+	{"sandbox", "run the sandbox shop on 127.0.0.1 (chat, orders, tracking) for tests and demos",
 	 pb_usage_sandbox, pb_cmd_sandbox},
 	{"help", "show help for a command", usage_help, pb_cmd_help},
 };
