@@ -112,6 +112,11 @@ def main():
                 "server:\n  listen: 127.0.0.1:0\n"
                 "pipeline:\n  scheduler_interval: 1s\n"
                 f"channels:\n  chatwoot:\n    url: {sbx}\n    account_id: 1\n")
+    # An agent for the console, so the demo can be looked at in a browser.
+    agent_pw = secrets.token_urlsafe(9)
+    subprocess.run([BIN, "agents", "add", "demo", "--role", "supervisor", "--password-stdin",
+                    "--db", os.path.join(tmp, "demo.db")], input=agent_pw + "\n", text=True,
+                   check=True, stdout=subprocess.DEVNULL)
     log = os.path.join(tmp, "serve.log")
     port_file = os.path.join(tmp, "port")
     pb = subprocess.Popen([BIN, "--kb", os.path.join(ROOT, "kb"), "serve", "--config", conf,
@@ -130,12 +135,18 @@ def main():
 
     try:
         run(sbx, api, auth, hook_secret, tmp)
+        print(f"  console           {api}/   (sign in as demo / {agent_pw})")
+    except KeyboardInterrupt:
+        stop()
+        print("\nstopped.")
+        return 0
     finally:
         if ONCE:
             stop()
     if ONCE:
         return 0
     print(c("1", "\nparcelbot is still running:"))
+    print(f"  console  {api}/   (sign in as demo / {agent_pw})")
     print(f"  API      {api}/api/v1   (Authorization: Bearer {token})")
     print(f"  health   {api}/healthz   metrics {api}/metrics")
     print(f"  sandbox  {sbx}")
