@@ -478,25 +478,15 @@ out:
 	return err;
 }
 
-/* Looks through the conversation's recent messages for one with this text
- * and visibility written since the action was queued. */
-static pb_err find_delivered(cw *c, const char *conv, const char *content, bool priv,
-			     int64_t since, bool *found, char *ext, size_t n, pb_chan_result *res,
-			     pb_errbuf *eb)
+bool pb_chatwoot_find_message(const cJSON *answer, const char *content, bool priv, int64_t since,
+			      char *ext, size_t n)
 {
-	char path[128];
-	cJSON *j = NULL;
 	const cJSON *m, *list;
 	int64_t at;
-	pb_err err;
 
-	*found = false;
-	snprintf(path, sizeof path, "/conversations/%s/messages", conv);
-	if ((err = api(c, "GET", path, NULL, true, &j, res, eb)))
-		return err;
-	list = cJSON_GetObjectItemCaseSensitive(j, "payload");
+	list = cJSON_GetObjectItemCaseSensitive(answer, "payload");
 	if (!cJSON_IsArray(list))
-		list = j;
+		list = answer;
 	cJSON_ArrayForEach(m, list)
 	{
 		const cJSON *ct = cJSON_GetObjectItemCaseSensitive(m, "content");
@@ -512,9 +502,26 @@ static pb_err find_delivered(cw *c, const char *conv, const char *content, bool 
 			continue;
 		if (!id_text(cJSON_GetObjectItemCaseSensitive(m, "id"), ext, n))
 			ext[0] = '\0';
-		*found = true;
-		break;
+		return true;
 	}
+	return false;
+}
+
+/* Looks through the conversation's recent messages for one with this text
+ * and visibility written since the action was queued. */
+static pb_err find_delivered(cw *c, const char *conv, const char *content, bool priv,
+			     int64_t since, bool *found, char *ext, size_t n, pb_chan_result *res,
+			     pb_errbuf *eb)
+{
+	char path[128];
+	cJSON *j = NULL;
+	pb_err err;
+
+	*found = false;
+	snprintf(path, sizeof path, "/conversations/%s/messages", conv);
+	if ((err = api(c, "GET", path, NULL, true, &j, res, eb)))
+		return err;
+	*found = pb_chatwoot_find_message(j, content, priv, since, ext, n);
 	cJSON_Delete(j);
 	return PB_OK;
 }
