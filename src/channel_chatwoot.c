@@ -61,6 +61,8 @@ static bool id_text(const cJSON *v, char *out, size_t n)
 	return false;
 }
 
+#define PB_CW_TIME_MAX 253402300800.0 /* 10000-01-01T00:00:00Z */
+
 /* Chatwoot writes created_at as Unix seconds (API), as "2026-11-20
  * 10:00:00 UTC" or as ISO 8601 (webhooks, by version). */
 static bool parse_created(const cJSON *v, int64_t *out)
@@ -70,6 +72,10 @@ static bool parse_created(const cJSON *v, int64_t *out)
 	size_t n;
 
 	if (cJSON_IsNumber(v)) {
+		/* Up to the end of year 9999, as pb_time_parse reads: beyond
+		 * it the cast, and later date arithmetic, would overflow. */
+		if (!(v->valuedouble > -PB_CW_TIME_MAX && v->valuedouble < PB_CW_TIME_MAX))
+			return false;
 		*out = (int64_t)v->valuedouble;
 		return true;
 	}
@@ -187,7 +193,7 @@ static pb_err cw_webhook(pb_channel *ch, const pb_chan_webhook *req, pb_chan_eve
 		goto bad;
 	}
 	acct = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "account"), "id");
-	if (cJSON_IsNumber(acct) && (long)acct->valuedouble != c->account_id)
+	if (cJSON_IsNumber(acct) && acct->valuedouble != (double)c->account_id)
 		goto out; /* another account's inbox shares the URL: not ours */
 	v = cJSON_GetObjectItemCaseSensitive(j, "content");
 	content = cJSON_IsString(v) ? v->valuestring : NULL;
