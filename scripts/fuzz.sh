@@ -2,7 +2,9 @@
 # Runs every libFuzzer target in build-fuzz/ for FUZZ_SECONDS each (default
 # 60), with AddressSanitizer and UBSan, starting from the seed corpus in
 # tests/fuzz/corpus/<target>/. New inputs go to build-fuzz/corpus/<target>/;
-# crashes to build-fuzz/crashes/. Prints executions and coverage per target.
+# crashes to build-fuzz/crashes/ (UBSan findings included: they stop the
+# run). Prints executions and coverage per target. Inputs that once failed
+# are kept in tests/fuzz/regressions/<target>/, each with a unit test.
 set -u
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-60}
