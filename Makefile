@@ -164,7 +164,8 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_LIB) $(LIBA)
 # libFuzzer targets (clang), with ASan and UBSan: make fuzz FUZZ_SECONDS=600
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
-FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g -O1
+FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -g -O1
 
 fuzz:
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \

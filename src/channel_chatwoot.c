@@ -61,6 +61,8 @@ static bool id_text(const cJSON *v, char *out, size_t n)
 	return false;
 }
 
+#define PB_CW_TIME_MAX 253402300800.0 /* 10000-01-01T00:00:00Z */
+
 /* Chatwoot writes created_at as Unix seconds (API), as "2026-11-20
  * 10:00:00 UTC" or as ISO 8601 (webhooks, by version). */
 static bool parse_created(const cJSON *v, int64_t *out)
@@ -70,6 +72,10 @@ static bool parse_created(const cJSON *v, int64_t *out)
 	size_t n;
 
 	if (cJSON_IsNumber(v)) {
+		/* Up to the end of year 9999, as pb_time_parse reads: beyond
+		 * it the cast, and later date arithmetic, would overflow. */
+		if (!(v->valuedouble > -PB_CW_TIME_MAX && v->valuedouble < PB_CW_TIME_MAX))
+			return false;
 		*out = (int64_t)v->valuedouble;
 		return true;
 	}
@@ -187,7 +193,7 @@ static pb_err cw_webhook(pb_channel *ch, const pb_chan_webhook *req, pb_chan_eve
 		goto bad;
 	}
 	acct = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "account"), "id");
-	if (cJSON_IsNumber(acct) && (long)acct->valuedouble != c->account_id)
+	if (cJSON_IsNumber(acct) && acct->valuedouble != (double)c->account_id)
 		goto out; /* another account's inbox shares the URL: not ours */
 	v = cJSON_GetObjectItemCaseSensitive(j, "content");
 	content = cJSON_IsString(v) ? v->valuestring : NULL;
@@ -478,25 +484,15 @@ out:
 	return err;
 }
 
-/* Looks through the conversation's recent messages for one with this text
- * and visibility written since the action was queued. */
-static pb_err find_delivered(cw *c, const char *conv, const char *content, bool priv,
-			     int64_t since, bool *found, char *ext, size_t n, pb_chan_result *res,
-			     pb_errbuf *eb)
+bool pb_chatwoot_find_message(const cJSON *answer, const char *content, bool priv, int64_t since,
+			      char *ext, size_t n)
 {
-	char path[128];
-	cJSON *j = NULL;
 	const cJSON *m, *list;
 	int64_t at;
-	pb_err err;
 
-	*found = false;
-	snprintf(path, sizeof path, "/conversations/%s/messages", conv);
-	if ((err = api(c, "GET", path, NULL, true, &j, res, eb)))
-		return err;
-	list = cJSON_GetObjectItemCaseSensitive(j, "payload");
+	list = cJSON_GetObjectItemCaseSensitive(answer, "payload");
 	if (!cJSON_IsArray(list))
-		list = j;
+		list = answer;
 	cJSON_ArrayForEach(m, list)
 	{
 		const cJSON *ct = cJSON_GetObjectItemCaseSensitive(m, "content");
@@ -512,9 +508,26 @@ static pb_err find_delivered(cw *c, const char *conv, const char *content, bool 
 			continue;
 		if (!id_text(cJSON_GetObjectItemCaseSensitive(m, "id"), ext, n))
 			ext[0] = '\0';
-		*found = true;
-		break;
+		return true;
 	}
+	return false;
+}
+
+/* Looks through the conversation's recent messages for one with this text
+ * and visibility written since the action was queued. */
+static pb_err find_delivered(cw *c, const char *conv, const char *content, bool priv,
+			     int64_t since, bool *found, char *ext, size_t n, pb_chan_result *res,
+			     pb_errbuf *eb)
+{
+	char path[128];
+	cJSON *j = NULL;
+	pb_err err;
+
+	*found = false;
+	snprintf(path, sizeof path, "/conversations/%s/messages", conv);
+	if ((err = api(c, "GET", path, NULL, true, &j, res, eb)))
+		return err;
+	*found = pb_chatwoot_find_message(j, content, priv, since, ext, n);
 	cJSON_Delete(j);
 	return PB_OK;
 }

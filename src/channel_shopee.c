@@ -252,13 +252,24 @@ static long long int_of(const cJSON *o, const char *key, long long def)
 	long long x;
 
 	if (cJSON_IsNumber(v))
-		return (long long)v->valuedouble;
+		return v->valuedouble >= -9223372036854775808.0 && v->valuedouble < 9223372036854775808.0
+			       ? (long long)v->valuedouble
+			       : def;
 	if (cJSON_IsString(v) && *v->valuestring) {
 		x = strtoll(v->valuestring, &end, 10);
 		if (!*end)
 			return x;
 	}
 	return def;
+}
+
+/* A Unix time in seconds; 0 (as if absent) outside years 1970 to 9999,
+ * where date arithmetic on it would overflow. */
+static int64_t time_of(const cJSON *o, const char *key)
+{
+	long long t = int_of(o, key, 0);
+
+	return t >= 0 && t < 253402300800LL ? t : 0;
 }
 
 static const char *str_of(const cJSON *o, const char *key)
@@ -1020,11 +1031,24 @@ static pb_err shopee_perform(pb_channel *ch, const pb_chan_action *a, int64_t no
 /* --- orders and tracking ---------------------------------------------- */
 
 /* Fetches one order's detail; *ans owns the answer, *order points into it. */
+/* The order order_sn in a get_order_detail answer, or NULL. */
+static const cJSON *find_order(const cJSON *ans, const char *order_sn)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(response_of(ans), "order_list"))
+	{
+		const char *sn = str_of(it, "order_sn");
+		if (sn && !strcmp(sn, order_sn))
+			return it;
+	}
+	return NULL;
+}
+
 static pb_err order_detail(shopee *sh, const char *order_sn, int64_t now, cJSON **ans,
 			   const cJSON **order, pb_errbuf *eb)
 {
 	static const char path[] = "/api/v2/order/get_order_detail";
-	const cJSON *list, *it;
 	outcome oc;
 	pb_buf q;
 	pb_err err;
@@ -1042,15 +1066,8 @@ static pb_err order_detail(shopee *sh, const char *order_sn, int64_t now, cJSON 
 	}
 	if ((err = call(sh, "GET", path, q.data, NULL, true, now, ans, &oc, eb)))
 		goto out;
-	list = cJSON_GetObjectItemCaseSensitive(response_of(*ans), "order_list");
-	cJSON_ArrayForEach(it, list)
-	{
-		const char *sn = str_of(it, "order_sn");
-		if (sn && !strcmp(sn, order_sn)) {
-			*order = it;
-			goto out;
-		}
-	}
+	if ((*order = find_order(*ans, order_sn)))
+		goto out;
 	err = pb_errf(eb, PB_ENOTFOUND, "shopee: order %.60s not found", order_sn);
 out:
 	if (err) {
@@ -1061,23 +1078,21 @@ out:
 	return err;
 }
 
-static pb_err shopee_order(pb_channel *ch, const char *order_id, int64_t now, pb_order *out,
+pb_err pb_shopee_read_order(const cJSON *ans, const char *order_sn, pb_order *out,
 			   pb_errbuf *eb)
 {
-	shopee *sh = (shopee *)ch;
-	const cJSON *o = NULL, *items, *it, *amt;
+	const cJSON *o, *items, *it, *amt;
 	const char *cur;
-	cJSON *ans = NULL;
 	pb_order r;
 	size_t n;
 	long long t;
 	pb_err err;
 
 	pb_order_init(&r);
-	if ((err = order_detail(sh, order_id, now, &ans, &o, eb)))
-		return err;
+	if (!(o = find_order(ans, order_sn)))
+		return pb_errf(eb, PB_ENOTFOUND, "shopee: order %.60s not found", order_sn);
 	err = PB_ENOMEM;
-	if (!(r.id = strdup(order_id)))
+	if (!(r.id = strdup(order_sn)))
 		goto fail;
 	amt = cJSON_GetObjectItemCaseSensitive(o, "total_amount");
 	if (cJSON_IsNumber(amt))
@@ -1087,11 +1102,11 @@ static pb_err shopee_order(pb_channel *ch, const char *order_id, int64_t now, pb
 	cur = str_of(o, "currency");
 	if (cur && strlen(cur) < sizeof r.currency)
 		snprintf(r.currency, sizeof r.currency, "%s", cur);
-	if ((t = int_of(o, "pay_time", 0)) > 0) {
+	if ((t = time_of(o, "pay_time")) > 0) {
 		r.has_paid_at = true;
 		r.paid_at.t = t;
 	}
-	if ((t = int_of(o, "pickup_done_time", 0)) > 0) {
+	if ((t = time_of(o, "pickup_done_time")) > 0) {
 		r.has_shipped_at = true;
 		r.shipped_at.t = t;
 	}
@@ -1109,13 +1124,61 @@ static pb_err shopee_order(pb_channel *ch, const char *order_id, int64_t now, pb
 			goto fail;
 		r.items[r.n_items++].qty = q > 0 && q < 1000000 ? (int)q : 1;
 	}
-	cJSON_Delete(ans);
 	*out = r;
 	return PB_OK;
 fail:
-	cJSON_Delete(ans);
 	pb_order_release(&r);
 	return pb_errf(eb, err, "shopee: out of memory");
+}
+
+static pb_err shopee_order(pb_channel *ch, const char *order_id, int64_t now, pb_order *out,
+			   pb_errbuf *eb)
+{
+	shopee *sh = (shopee *)ch;
+	const cJSON *o = NULL;
+	cJSON *ans = NULL;
+	pb_err err;
+
+	if ((err = order_detail(sh, order_id, now, &ans, &o, eb)))
+		return err;
+	err = pb_shopee_read_order(ans, order_id, out, eb);
+	cJSON_Delete(ans);
+	return err;
+}
+
+pb_err pb_shopee_read_tracking(const cJSON *number_ans, const cJSON *info_ans, int64_t now,
+			      pb_trace *out, pb_errbuf *eb)
+{
+	const char *num = str_of(response_of(number_ans), "tracking_number");
+	const cJSON *ev;
+	pb_trace t;
+
+	pb_trace_init(&t);
+	if (!(t.provider = strdup("shopee")) || !(t.number = strdup(num ? num : "")) ||
+	    !(t.carrier = strdup("")))
+		goto oom;
+	t.fetched_at = now;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(response_of(info_ans),
+								 "tracking_info"))
+	{
+		const char *code = str_of(ev, "logistics_status"), *desc = str_of(ev, "description");
+		pb_when w = {time_of(ev, "update_time"), 0};
+		pb_pstate st;
+		pb_exkind ex;
+
+		if (!cJSON_IsObject(ev))
+			continue;
+		pb_shopee_map_status(code, &st, &ex);
+		if (pb_trace_add(&t, w, "", desc ? desc : "", code ? code : "", st, ex))
+			goto oom;
+	}
+	pb_trace_sort(&t);
+	t.found = *t.number || t.n_events > 0;
+	*out = t;
+	return PB_OK;
+oom:
+	pb_trace_release(&t);
+	return pb_errf(eb, PB_ENOMEM, "shopee: out of memory");
 }
 
 pb_err pb_shopee_tracking(pb_channel *ch, const char *order_sn, int64_t now, pb_trace *out,
@@ -1123,9 +1186,9 @@ pb_err pb_shopee_tracking(pb_channel *ch, const char *order_sn, int64_t now, pb_
 			  pb_errbuf *eb)
 {
 	shopee *sh = (shopee *)ch;
-	const cJSON *o = NULL, *pk, *ev;
+	const cJSON *o = NULL, *pk;
 	cJSON *detail = NULL, *tn = NULL, *ti = NULL;
-	const char *car, *num;
+	const char *car;
 	pb_trace t;
 	outcome oc;
 	pb_buf q;
@@ -1152,38 +1215,13 @@ pb_err pb_shopee_tracking(pb_channel *ch, const char *order_sn, int64_t now, pb_
 	    (err = call(sh, "GET", "/api/v2/logistics/get_tracking_info", q.data, NULL, true, now,
 			&ti, &oc, eb)))
 		goto out;
-	num = str_of(response_of(tn), "tracking_number");
-	err = PB_ENOMEM;
-	free(t.provider);
-	free(t.number);
-	free(t.carrier);
-	if (!(t.provider = strdup("shopee")) || !(t.number = strdup(num ? num : "")) ||
-	    !(t.carrier = strdup("")))
-		goto oom;
-	t.fetched_at = now;
-	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(response_of(ti), "tracking_info"))
-	{
-		const char *code = str_of(ev, "logistics_status"), *desc = str_of(ev, "description");
-		pb_when w = {int_of(ev, "update_time", 0), 0};
-		pb_pstate st;
-		pb_exkind ex;
-
-		if (!cJSON_IsObject(ev))
-			continue;
-		pb_shopee_map_status(code, &st, &ex);
-		if (pb_trace_add(&t, w, "", desc ? desc : "", code ? code : "", st, ex))
-			goto oom;
-	}
-	pb_trace_sort(&t);
-	t.found = (num && *num) || t.n_events > 0;
+	if ((err = pb_shopee_read_tracking(tn, ti, now, &t, eb)))
+		goto out;
 	snprintf(carrier, carrier_n, "%s", car ? car : "");
-	snprintf(number, number_n, "%s", num ? num : "");
+	snprintf(number, number_n, "%s", t.number);
 	*out = t;
 	pb_trace_init(&t);
 	err = PB_OK;
-	goto out;
-oom:
-	err = pb_errf(eb, PB_ENOMEM, "shopee: out of memory");
 out:
 	pb_trace_release(&t);
 	cJSON_Delete(detail);

@@ -649,7 +649,37 @@ static void load_orders(loader *L, const pb_ynode *sec)
 	secret(L, sec, "token", "token_file", &o->token);
 }
 
+/* Reads doc (loaded or parsed from path) over c. */
+static pb_err load_doc(pb_config *c, const char *path, pb_ydoc *doc, pb_err err, pb_diag *dg,
+		       size_t before);
+
 pb_err pb_config_load_file(pb_config *c, const char *path, pb_diag *dg)
+{
+	size_t before = pb_diag_count(dg);
+	pb_ydoc doc = {0};
+
+	return load_doc(c, path, &doc, pb_ydoc_load(&doc, path, PB_CONFIG_MAX_FILE, dg), dg,
+			before);
+}
+
+pb_err pb_config_load_data(pb_config *c, const char *path, const char *data, size_t len,
+			   pb_diag *dg)
+{
+	size_t before = pb_diag_count(dg);
+	pb_ydoc doc = {0};
+	pb_err err;
+
+	if (len > PB_CONFIG_MAX_FILE) {
+		pb_diag_add(dg, path, 0, 0, "file is larger than %u bytes", PB_CONFIG_MAX_FILE);
+		err = PB_ETOOBIG;
+	} else {
+		err = pb_ydoc_parse(&doc, path, data, len, dg);
+	}
+	return load_doc(c, path, &doc, err, dg, before);
+}
+
+static pb_err load_doc(pb_config *c, const char *path, pb_ydoc *doc, pb_err err, pb_diag *dg,
+		       size_t before)
 {
 	static const char *const sections[] = {"tracking", "server", "store",	 "pipeline",
 					       "log",	   "channels", "orders", NULL};
@@ -662,13 +692,9 @@ pb_err pb_config_load_file(pb_config *c, const char *path, pb_diag *dg)
 		{"orders", load_orders},
 	};
 	size_t i;
-	size_t before = pb_diag_count(dg);
-	pb_ydoc doc = {0};
 	char dir[PATH_MAX], *slash;
-	loader L = {c, &doc, dg, NULL, false};
-	pb_err err;
+	loader L = {c, doc, dg, NULL, false};
 
-	err = pb_ydoc_load(&doc, path, PB_CONFIG_MAX_FILE, dg);
 	if (err)
 		goto out;
 	snprintf(dir, sizeof dir, "%s", path);
@@ -677,11 +703,11 @@ pb_err pb_config_load_file(pb_config *c, const char *path, pb_diag *dg)
 		*slash = '\0';
 		L.dir = slash == dir ? "/" : dir;
 	}
-	if (doc.root && pb_y_expect(dg, &doc, doc.root, PB_Y_MAP, "the configuration")) {
-		pb_y_keys(dg, &doc, doc.root, sections);
+	if (doc->root && pb_y_expect(dg, doc, doc->root, PB_Y_MAP, "the configuration")) {
+		pb_y_keys(dg, doc, doc->root, sections);
 		for (i = 0; i < sizeof loaders / sizeof loaders[0]; i++)
-			if (pb_ymap_get(doc.root, loaders[i].name))
-				loaders[i].load(&L, pb_ymap_get(doc.root, loaders[i].name));
+			if (pb_ymap_get(doc->root, loaders[i].name))
+				loaders[i].load(&L, pb_ymap_get(doc->root, loaders[i].name));
 	}
 	if (L.oom)
 		err = PB_ENOMEM;
@@ -690,7 +716,7 @@ pb_err pb_config_load_file(pb_config *c, const char *path, pb_diag *dg)
 	else if (pb_track_config_set(&c->file, path))
 		err = PB_ENOMEM;
 out:
-	pb_ydoc_release(&doc);
+	pb_ydoc_release(doc);
 	if (err == PB_EIO || err == PB_EPARSE || err == PB_ETOOBIG)
 		err = PB_ECONFIG;
 	return err;

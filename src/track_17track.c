@@ -355,6 +355,15 @@ static void clean_msg(const char *m, const char *const *secrets, char *out, size
 	pb_http_redact(out, n, secrets);
 }
 
+/* A JSON number as an error code; def when it is not a number or is too
+ * large to be one (a cast would be undefined). */
+static long code_of(const cJSON *v, long def)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > -2147483648.0 && v->valuedouble < 2147483648.0))
+		return def;
+	return (long)v->valuedouble;
+}
+
 pb_err pb_t17_parse(const char *body, size_t len, long http_status, pb_t17_item *items, size_t n,
 		    const char *const *secrets, cJSON **root_out, pb_errbuf *eb)
 {
@@ -384,13 +393,13 @@ pb_err pb_t17_parse(const char *body, size_t len, long http_status, pb_t17_item 
 			err = pb_errf(eb, PB_EPARSE, "17TRACK's answer is not the JSON it should be");
 		goto out;
 	}
-	c = (long)code->valuedouble;
+	c = code_of(code, -1);
 	if (c != 0 || http_status >= 400) {
 		/* Request-level errors list the detail in data.errors. */
 		errs = cJSON_GetObjectItemCaseSensitive(data, "errors");
 		e0 = cJSON_IsArray(errs) ? errs->child : NULL;
 		num = cJSON_GetObjectItemCaseSensitive(e0, "code");
-		detail = cJSON_IsNumber(num) ? (long)num->valuedouble : c;
+		detail = code_of(num, c);
 		num = cJSON_GetObjectItemCaseSensitive(e0, "message");
 		clean_msg(cJSON_IsString(num) ? num->valuestring : "", secrets, msg, sizeof msg);
 		if (http_status == 401 || http_status == 403)
@@ -426,7 +435,7 @@ pb_err pb_t17_parse(const char *body, size_t len, long http_status, pb_t17_item 
 		num = cJSON_GetObjectItemCaseSensitive(err_o, "code");
 		for (i = 0; s && i < n; i++)
 			if (!items[i].accepted && !items[i].code && !strcmp(items[i].number, s)) {
-				items[i].code = cJSON_IsNumber(num) ? (long)num->valuedouble : -1;
+				items[i].code = code_of(num, -1);
 				if (!items[i].code)
 					items[i].code = -1;
 				clean_msg(jstr(err_o, "message"), secrets, items[i].msg,
@@ -454,12 +463,12 @@ static bool t17_busy(long status, const pb_buf *body, void *ud)
 		return false;
 	root = pb_track_parse_json(pb_buf_str(body), body->len);
 	c = cJSON_GetObjectItemCaseSensitive(root, "code");
-	busy = cJSON_IsNumber(c) && (long)c->valuedouble == -18010003;
+	busy = code_of(c, 0) == -18010003;
 	if (!busy) {
 		c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "data"),
 						     "errors");
 		c = cJSON_IsArray(c) ? cJSON_GetObjectItemCaseSensitive(c->child, "code") : NULL;
-		busy = cJSON_IsNumber(c) && (long)c->valuedouble == -18010003;
+		busy = code_of(c, 0) == -18010003;
 	}
 	cJSON_Delete(root);
 	return busy;

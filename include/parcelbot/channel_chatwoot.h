@@ -31,6 +31,7 @@
 #include "parcelbot/config.h"
 #include "parcelbot/err.h"
 
+struct cJSON;
 struct pb_http;
 
 #define PB_CHATWOOT_CLOCK_SLACK 120
@@ -50,5 +51,13 @@ pb_err pb_chatwoot_new(const pb_chatwoot_config *cfg, struct pb_http *http, pb_c
  * action always gives the same text, which is what the resend check
  * compares. */
 pb_err pb_chatwoot_render(const pb_chan_action *a, pb_buf *out);
+
+/* The resend check's reading of a messages-list answer (an object with a
+ * "payload" array, or the array itself): true when it holds an outgoing
+ * message with this content and visibility created no earlier than
+ * since - PB_CHATWOOT_CLOCK_SLACK; its id then goes to ext ("" when it has
+ * none). Pure, exposed for the tests. */
+bool pb_chatwoot_find_message(const struct cJSON *answer, const char *content, bool priv,
+			      int64_t since, char *ext, size_t n);
 
 #endif

@@ -38,7 +38,9 @@
 #include "parcelbot/config.h"
 #include "parcelbot/trace.h"
 
+struct cJSON;
 struct pb_http;
+struct pb_order;
 
 /* Creates the adapter (name "shopee"). cfg is copied; http is borrowed and
  * must outlive the channel. Requires url, partner_id, partner_key, shop_id
@@ -80,5 +82,18 @@ bool pb_shopee_map_status(const char *code, pb_pstate *st, pb_exkind *ex);
  * as doubles. Strings and other keys are copied unchanged. keys ends with
  * NULL. Appends to out. */
 pb_err pb_shopee_quote_ids(const char *json, size_t len, const char *const *keys, pb_buf *out);
+
+/* The readers of Shopee's answers (parsed JSON, ids already quoted), used by
+ * pb_channel_order and pb_shopee_tracking. */
+/* The order order_sn in a get_order_detail answer: id, amount, currency,
+ * paid_at, shipped_at and items. PB_ENOTFOUND when the answer does not
+ * list it. out is owned by the caller (pb_order_release) on success. */
+pb_err pb_shopee_read_order(const struct cJSON *ans, const char *order_sn, struct pb_order *out,
+			    pb_errbuf *eb);
+/* The trace in a get_tracking_number and a get_tracking_info answer,
+ * newest event first, provider "shopee", fetched at now. out is owned by
+ * the caller (pb_trace_release) on success. */
+pb_err pb_shopee_read_tracking(const struct cJSON *number_ans, const struct cJSON *info_ans,
+			       int64_t now, pb_trace *out, pb_errbuf *eb);
 
 #endif

@@ -143,6 +143,10 @@ pb_err pb_config_load(pb_config *c, const char *path, pb_diag *dg);
 /* The two steps on their own. */
 pb_err pb_config_load_file(pb_config *c, const char *path, pb_diag *dg);
 pb_err pb_config_apply_env(pb_config *c, pb_diag *dg);
+/* pb_config_load_file on len bytes already in memory; path names them in
+ * messages and its directory is where relative *_file secrets are read. */
+pb_err pb_config_load_data(pb_config *c, const char *path, const char *data, size_t len,
+			   pb_diag *dg);
 
 /* Checks what `parcelbot serve` needs beyond a valid file: each enabled
  * channel's required keys and secrets, and the API token. Problems go to

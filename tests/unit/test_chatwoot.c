@@ -1080,6 +1080,88 @@ static void seed_errors(void **state)
 	free(dir);
 }
 
+/* The resend check's reading of a messages list, without Chatwoot. */
+static void find_message_shapes(void **state)
+{
+	static const char *const answers[] = {
+		/* 0: payload object, found with a numeric id */
+		"{\"payload\":[{\"id\":5,\"content\":\"hi\",\"private\":false,"
+		"\"message_type\":1,\"created_at\":1795392000}]}",
+		/* 1: a bare array, string type, ISO time, string id */
+		"[{\"id\":\"m-9\",\"content\":\"hi\",\"message_type\":\"outgoing\","
+		"\"created_at\":\"2026-11-23T10:00:00Z\"}]",
+		/* 2: private, incoming, too old, other text: none match */
+		"{\"payload\":[{\"content\":\"hi\",\"private\":true,\"message_type\":1,"
+		"\"created_at\":1795392000},{\"content\":\"hi\",\"message_type\":0,"
+		"\"created_at\":1795392000},{\"content\":\"hi\",\"message_type\":1,"
+		"\"created_at\":1},{\"content\":\"ho\",\"message_type\":1,"
+		"\"created_at\":1795392000}]}",
+		/* 3: not a list at all, and a payload that is not one */
+		"{\"payload\":{\"content\":\"hi\"}}",
+		"17",
+	};
+	static const bool want[] = {true, true, false, false, false};
+	char ext[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+		cJSON *j = cJSON_Parse(answers[i]);
+		assert_non_null(j);
+		strcpy(ext, "?");
+		assert_int_equal(pb_chatwoot_find_message(j, "hi", false, NOW, ext, sizeof ext),
+				 want[i]);
+		if (i == 0)
+			assert_string_equal(ext, "5");
+		if (i == 1)
+			assert_string_equal(ext, "m-9");
+		cJSON_Delete(j);
+	}
+}
+
+/* Fuzzing (tests/fuzz/regressions/fuzz_chatwoot): a created_at or account
+ * id too large for an integer was cast to one (undefined), and the time
+ * then overflowed in pb_time_fields. Such a webhook is now a 400, and such
+ * a message is not the resend check's. */
+static void webhook_huge_numbers(void **state)
+{
+	pb_channel *ch = channel("http://127.0.0.1:9", NULL);
+	pb_chan_events evs = {0};
+	char ext[32];
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(hook(ch, SECRET,
+			      "{\"event\":\"message_created\",\"id\":91,\"content\":\"hi\","
+			      "\"message_type\":\"incoming\",\"created_at\":1.79539e100,"
+			      "\"sender\":{\"id\":70,\"type\":\"contact\"},\"conversation\":{\"id\":7}}",
+			      &evs),
+			 400);
+	assert_int_equal(evs.n, 0);
+	assert_int_equal(hook(ch, SECRET,
+			      "{\"event\":\"message_created\",\"id\":92,\"content\":\"hi\","
+			      "\"message_type\":\"incoming\",\"created_at\":-9.3e18,"
+			      "\"account\":{\"id\":1e300},"
+			      "\"sender\":{\"id\":70,\"type\":\"contact\"},\"conversation\":{\"id\":7}}",
+			      &evs),
+			 400);
+	assert_int_equal(evs.n, 0);
+	/* Another account's id, however large, is not ours: ignored. */
+	assert_int_equal(hook(ch, SECRET,
+			      "{\"event\":\"message_created\",\"id\":93,\"content\":\"hi\","
+			      "\"message_type\":\"incoming\",\"account\":{\"id\":1e300},"
+			      "\"sender\":{\"id\":70,\"type\":\"contact\"},\"conversation\":{\"id\":7}}",
+			      &evs),
+			 200);
+	assert_int_equal(evs.n, 0);
+	j = cJSON_Parse("[{\"id\":1,\"content\":\"hi\",\"message_type\":1,\"created_at\":1e100}]");
+	assert_non_null(j);
+	assert_false(pb_chatwoot_find_message(j, "hi", false, NOW, ext, sizeof ext));
+	cJSON_Delete(j);
+	pb_chan_events_release(&evs);
+	pb_channel_free(ch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1088,7 +1170,9 @@ int main(void)
 		cmocka_unit_test(webhook_command),
 		cmocka_unit_test(webhook_rejected),
 		cmocka_unit_test(webhook_bad_utf8),
+		cmocka_unit_test(webhook_huge_numbers),
 		cmocka_unit_test(render_notes),
+		cmocka_unit_test(find_message_shapes),
 		cmocka_unit_test_setup(post_draft, reset),
 		cmocka_unit_test_setup(send_reply, reset),
 		cmocka_unit_test_setup(hand_off, reset),

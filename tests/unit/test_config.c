@@ -453,6 +453,38 @@ static void durations_and_sizes(void **state)
 	assert_false(pb_config_size("99999999999999999999", &b));
 }
 
+/* The loader on bytes in memory: same reading as the file, messages under
+ * the given name, relative secret files beside it. */
+static void load_from_memory(void **state)
+{
+	static const char text[] = "tracking:\n  kuaidi100:\n    customer: C1\n"
+				   "    key_file: mem.key\n  retries: 2\n";
+	char path[160];
+	pb_config c;
+	pb_diag dg;
+
+	(void)state;
+	write_file("mem.key", "mem-key\n");
+	snprintf(path, sizeof path, "%s/in-memory.yaml", dir);
+	assert_int_equal(pb_config_init(&c), PB_OK);
+	pb_diag_init(&dg);
+	assert_int_equal(pb_config_load_data(&c, path, text, strlen(text), &dg), PB_OK);
+	assert_int_equal(dg.n, 0);
+	assert_string_equal(c.tracking.k100_customer, "C1");
+	assert_string_equal(c.tracking.k100_key, "mem-key");
+	assert_string_equal(c.file, path);
+	pb_diag_release(&dg);
+	pb_config_release(&c);
+
+	assert_int_equal(pb_config_init(&c), PB_OK);
+	pb_diag_init(&dg);
+	assert_int_equal(pb_config_load_data(&c, "mem.yaml", "log: [1\n", 8, &dg), PB_ECONFIG);
+	assert_true(dg.n > 0);
+	assert_non_null(strstr(dg.lines[0], "mem.yaml:"));
+	pb_diag_release(&dg);
+	pb_config_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +499,7 @@ int main(void)
 		cmocka_unit_test_setup(secret_files, clear_env),
 		cmocka_unit_test_setup(json_hides_secrets, clear_env),
 		cmocka_unit_test(durations_and_sizes),
+		cmocka_unit_test_setup(load_from_memory, clear_env),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);

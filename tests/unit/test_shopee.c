@@ -698,6 +698,76 @@ static void tracking(void **state)
 	pb_channel_free(ch);
 }
 
+/* The answer readers on their own: an order found or not, and a trace. */
+static void read_answers(void **state)
+{
+	cJSON *j = cJSON_Parse(
+		"{\"response\":{\"order_list\":[{\"order_sn\":\"OTHER\"},"
+		"{\"order_sn\":\"220101ABC\",\"total_amount\":\"12.5\",\"currency\":\"MYR\","
+		"\"pay_time\":1795000000,\"item_list\":[{\"item_name\":\"Case\","
+		"\"model_quantity_purchased\":2},7]}],"
+		"\"tracking_number\":\"MY1\",\"tracking_info\":[{\"update_time\":1795000100,"
+		"\"logistics_status\":\"ORDER_PICKED_UP\"},{\"update_time\":\"1795000200\","
+		"\"description\":\"Delivered\",\"logistics_status\":\"ORDER_DELIVERED\"}]}}");
+	pb_order o;
+	pb_trace t;
+	pb_errbuf eb;
+
+	(void)state;
+	assert_non_null(j);
+	assert_int_equal(pb_shopee_read_order(j, "220101ABC", &o, &eb), PB_OK);
+	assert_string_equal(o.id, "220101ABC");
+	assert_true(o.amount == 12.5);
+	assert_string_equal(o.currency, "MYR");
+	assert_true(o.has_paid_at && o.paid_at.t == 1795000000);
+	assert_int_equal(o.n_items, 1);
+	assert_int_equal(o.items[0].qty, 2);
+	pb_order_release(&o);
+	assert_int_equal(pb_shopee_read_order(j, "NOPE", &o, &eb), PB_ENOTFOUND);
+	assert_int_equal(pb_shopee_read_tracking(j, j, 1795392000, &t, &eb), PB_OK);
+	assert_true(t.found);
+	assert_string_equal(t.number, "MY1");
+	assert_string_equal(t.provider, "shopee");
+	assert_int_equal(t.n_events, 2);
+	assert_int_equal(t.events[0].time.t, 1795000200);
+	pb_trace_release(&t);
+	cJSON_Delete(j);
+}
+
+/* Fuzzing (tests/fuzz/regressions/fuzz_shopee): numbers too large for a
+ * long long were cast to one (undefined), and times out of any calendar's
+ * range overflowed when formatted. Both now read as absent. */
+static void read_extreme_numbers(void **state)
+{
+	cJSON *j = cJSON_Parse("{\"response\":{\"order_list\":[{\"order_sn\":\"220101ABCDEF\","
+			       "\"pay_time\":1e300,\"pickup_done_time\":\"9223372036854775807\","
+			       "\"item_list\":[{\"item_name\":\"A\",\"model_quantity_purchased\":-1e300}]}],"
+			       "\"tracking_number\":\"MY1\",\"tracking_info\":[{\"update_time\":"
+			       "\"-9223372036854775808\",\"logistics_status\":\"X\"},"
+			       "{\"update_time\":1e300}]}}");
+	pb_order o;
+	pb_trace t;
+	pb_errbuf eb;
+	cJSON *out;
+
+	(void)state;
+	assert_non_null(j);
+	assert_int_equal(pb_shopee_read_order(j, "220101ABCDEF", &o, &eb), PB_OK);
+	assert_false(o.has_paid_at);
+	assert_false(o.has_shipped_at);
+	assert_int_equal(o.items[0].qty, 1);
+	pb_order_release(&o);
+	assert_int_equal(pb_shopee_read_tracking(j, j, 1795392000, &t, &eb), PB_OK);
+	assert_int_equal(t.n_events, 2);
+	assert_int_equal(t.events[0].time.t, 0);
+	assert_int_equal(t.events[1].time.t, 0);
+	out = pb_trace_json(&t);
+	assert_non_null(out);
+	cJSON_Delete(out);
+	pb_trace_release(&t);
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +775,8 @@ int main(void)
 		cmocka_unit_test(sign_base_strings),
 		cmocka_unit_test(status_mapping),
 		cmocka_unit_test(quote_ids),
+		cmocka_unit_test(read_answers),
+		cmocka_unit_test(read_extreme_numbers),
 		cmocka_unit_test_setup(sandbox_checks_signatures, reset),
 		cmocka_unit_test_setup(token_refresh_on_start_and_expiry, reset),
 		cmocka_unit_test_setup(token_refresh_after_rejection, reset),

@@ -1254,6 +1254,33 @@ static void one_tracker_many_threads(void **state)
 	pb_track_config_release(&c);
 }
 
+/* Fuzzing (tests/fuzz/regressions/fuzz_t17): error codes too large for a
+ * long were cast to one, which is undefined. They are now unknown codes. */
+static void t17_huge_codes(void **state)
+{
+	pb_t17_item it[1] = {{.number = "AA1"}};
+	pb_errbuf eb;
+	cJSON *root;
+
+	(void)state;
+	assert_int_equal(t17("{\"code\":-1.801e20,\"data\":{}}", 200, it, 1, &root, &eb),
+			 PB_EUPSTREAM);
+	assert_null(root);
+	assert_true(eb.msg[0] != '\0');
+	assert_int_equal(t17("{\"code\":1,\"data\":{\"errors\":[{\"code\":-1.80111e133,"
+			     "\"message\":\"x\"}]}}",
+			     200, it, 1, &root, &eb),
+			 PB_EUPSTREAM);
+	assert_null(root);
+	assert_int_equal(t17("{\"code\":0,\"data\":{\"accepted\":[],\"rejected\":[{\"number\":"
+			     "\"AA1\",\"error\":{\"code\":1e40,\"message\":\"no\"}}]}}",
+			     200, it, 1, &root, &eb),
+			 PB_OK);
+	assert_false(it[0].accepted);
+	assert_int_equal(it[0].code, -1);
+	cJSON_Delete(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1271,6 +1298,7 @@ int main(void)
 		cmocka_unit_test(kuaidi100_event_cap),
 		cmocka_unit_test(t17_register_answer),
 		cmocka_unit_test(t17_request_errors),
+		cmocka_unit_test(t17_huge_codes),
 		cmocka_unit_test(t17_trace_shapes),
 		cmocka_unit_test_setup(kuaidi100_parcels, reset),
 		cmocka_unit_test_setup(t17_parcels, reset),
