@@ -691,7 +691,9 @@ static pb_err emit(shopee *sh, const conv *c, const cJSON *m, const char *text, 
 	pb_err err = PB_ENOMEM;
 
 	id_of(m, "message_id", id, sizeof id);
-	w.t = int_of(m, "created_timestamp", 0);
+	/* Out of range (a corrupt answer) reads as absent, never as a
+	 * time pb_time_format cannot hold. */
+	w.t = time_of(m, "created_timestamp");
 	w.off = 0;
 	pb_time_format(w, when, sizeof when);
 	snprintf(ext, sizeof ext, "msg:%s", id);

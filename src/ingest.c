@@ -101,7 +101,9 @@ static pb_err id_field(const cJSON *j, const char *key, bool required, char *buf
 	if (!v || cJSON_IsNull(v))
 		return required ? pb_errf(eb, PB_EINVAL, "%s is required", key) : PB_OK;
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble != (double)(long long)v->valuedouble || v->valuedouble < 0)
+		/* Range first: casting a double beyond long long is undefined. */
+		if (!(v->valuedouble >= 0 && v->valuedouble < 9.2e18) ||
+		    v->valuedouble != (double)(long long)v->valuedouble)
 			return pb_errf(eb, PB_EINVAL, "%s must be a string or a whole number", key);
 		snprintf(buf, n, "%lld", (long long)v->valuedouble);
 		return PB_OK;

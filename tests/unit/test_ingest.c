@@ -428,6 +428,11 @@ static void test_commands(void **state)
 			 PB_OK);
 	assert_int_equal(process(f, T(NOW)), 1);
 	/* A command without a known command word is refused at the door. */
+	/* A message id too large for any integer is refused, not cast. */
+	assert_int_equal(accept(f,
+				"{\"message_id\":1e300,\"conversation\":\"c1\",\"message\":\"x\"}",
+				&eb),
+			 PB_EINVAL);
 	assert_int_equal(accept(f,
 				"{\"kind\":\"command\",\"message_id\":\"n0\",\"conversation\":\"c1\","
 				"\"channel\":\"chatwoot\",\"command\":\"launch\"}",
