@@ -28,6 +28,7 @@ LAT = int(os.environ.get("BENCH_LATENCY_MS", "200"))
 RATE = float(os.environ.get("BENCH_RATE", "1500"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 BATCH = int(os.environ.get("BENCH_BATCH", "64"))
+SCAN = os.environ.get("BENCH_SCAN_INTERVAL", "0")
 SECRET = "bench-secret-3141"
 TEXTS = ["我的快递{d}天没更新了,怎么回事", "where is my parcel? no update for {d} days",
          "物流一直停在中转站{d}天了", "my parcel has been stuck for {d} days"]
@@ -89,7 +90,7 @@ def main():
         conf = os.path.join(tmp, "parcelbot.yaml")
         with open(conf, "w") as f:
             f.write(f"server:\n  listen: 127.0.0.1:0\n  max_connections: 512\n"
-                    f"pipeline:\n  workers: {WORKERS}\n  batch: {BATCH}\n"
+                    f"pipeline:\n  workers: {WORKERS}\n  batch: {BATCH}\n  scan_interval: {SCAN}\n"
                     f"channels:\n  chatwoot:\n    url: {sbx}\n    account_id: 1\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARCELBOT_")}
         env.update({"PARCELBOT_API_TOKEN": "bench-token-2718",

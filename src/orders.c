@@ -465,6 +465,12 @@ static void keep_err(pb_err *err, pb_errbuf *eb, pb_err e, const pb_errbuf *ee)
 pb_err pb_orders_enrich(pb_orders *o, pb_store *st, const pb_kb *kb, cJSON *event, int64_t now,
 			pb_errbuf *eb)
 {
+	return pb_orders_enrich_with(o, st, kb, NULL, event, now, eb);
+}
+
+pb_err pb_orders_enrich_with(pb_orders *o, pb_store *st, const pb_kb *kb, pb_classifier *shared,
+			     cJSON *event, int64_t now, pb_errbuf *eb)
+{
 	const cJSON *msg;
 	pb_classifier *cl = NULL;
 	pb_verdict *v = NULL;
@@ -496,7 +502,7 @@ pb_err pb_orders_enrich(pb_orders *o, pb_store *st, const pb_kb *kb, cJSON *even
 	msg = cJSON_GetObjectItemCaseSensitive(event, "message");
 	if (!cJSON_IsString(msg) || !*msg->valuestring)
 		return err;
-	cl = pb_classifier_new(kb);
+	cl = shared ? shared : pb_classifier_new(kb);
 	v = malloc(sizeof *v);
 	if (!cl || !v) {
 		err = pb_errf(eb, PB_ENOMEM, "out of memory");
@@ -535,6 +541,7 @@ pb_err pb_orders_enrich(pb_orders *o, pb_store *st, const pb_kb *kb, cJSON *even
 	}
 out:
 	free(v);
-	pb_classifier_free(cl);
+	if (cl != shared)
+		pb_classifier_free(cl);
 	return err;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "parcelbot/case.h"
+#include "parcelbot/classify.h"
 #include "parcelbot/channel_chatwoot.h"
 #include "parcelbot/channel_shopee.h"
 #include "parcelbot/http.h"
@@ -283,9 +284,18 @@ static void resolve_many(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now)
 /* Completes a buyer's message before it is processed, outside any
  * transaction: a Shopee conversation's order and Shopee's own tracking of
  * it. A failure leaves the event as it was (ingest counts and logs it). */
+/* A worker's context for enrich: the daemon, and the worker's KB and a
+ * classifier for it (the text is searched for order numbers). */
+typedef struct enrich_ctx {
+	pb_daemon *d;
+	const pb_kb *kb;
+	pb_classifier *cl;
+} enrich_ctx;
+
 static pb_err enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
 {
-	pb_daemon *d = ctx;
+	enrich_ctx *ec = ctx;
+	pb_daemon *d = ec->d;
 	const char *channel = jstr(ev, "channel");
 	cJSON *order = cJSON_GetObjectItemCaseSensitive(ev, "order");
 	pb_chan_slot *c = channel ? pb_daemon_channel(d, channel) : NULL;
@@ -332,12 +342,10 @@ static pb_err enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
 	/* Imported orders, then the shop's order API, from the order id
 	 * (or an order or tracking number in the text). */
 	if (d->orders) {
-		pb_gen *g = pb_daemon_gen(d);
 		pb_store *st = pb_daemon_store(d, eb);
 		pb_errbuf eb2;
-		pb_err e2 = pb_orders_enrich(d->orders, st, g->kb, ev, now, &eb2);
+		pb_err e2 = pb_orders_enrich_with(d->orders, st, ec->kb, ec->cl, ev, now, &eb2);
 		pb_daemon_store_put(d, st);
-		pb_daemon_gen_put(g);
 		if (!err && e2 && e2 != PB_ENOTFOUND) {
 			err = e2;
 			*eb = eb2;
@@ -379,6 +387,7 @@ static void *worker_main(void *arg)
 	pb_store *st = NULL;
 	pb_ingest *ing = NULL;
 	pb_gen *g = NULL;
+	enrich_ctx ec = {d, NULL, NULL};
 	pb_ingest_stats last;
 	char name[64];
 	unsigned long seen = 0;
@@ -409,8 +418,11 @@ static void *worker_main(void *arg)
 			io.max_attempts = (int)d->cfg->pipeline.max_attempts;
 			io.resolve_many = resolve_many;
 			io.resolve_ctx = g;
+			pb_classifier_free(ec.cl);
+			ec.kb = g->kb;
+			ec.cl = pb_classifier_new(g->kb); /* NULL: one per call */
 			io.enrich = enrich;
-			io.enrich_ctx = d;
+			io.enrich_ctx = &ec;
 			io.cache_ttl = d->cfg->tracking.cache_ttl > 0 ? d->cfg->tracking.cache_ttl : 0;
 			if (pb_ingest_new(g->kb, st, &io, &ing, &eb)) {
 				pb_logf(d->log, PB_LOG_ERROR, "worker.failed", "%s", eb.msg);
@@ -468,6 +480,7 @@ static void *worker_main(void *arg)
 		pb_ingest_free(ing);
 		pb_store_close(st);
 	}
+	pb_classifier_free(ec.cl);
 	pb_daemon_gen_put(g);
 	free(w);
 	return NULL;

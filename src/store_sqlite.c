@@ -230,8 +230,15 @@ static const char *const v3[] = {
 	NULL,
 };
 
+static const char *const v4[] = {
+	/* 4: orders found by the number a buyer quotes, whatever the channel
+	 * and letter case, without reading the whole table per message. */
+	"CREATE INDEX orders_external_nocase ON orders (external_id COLLATE NOCASE);",
+	NULL,
+};
+
 /* Migration n brings a database from version n - 1 to n. */
-static const char *const *const migrations[PB_STORE_SCHEMA_VERSION + 1] = {NULL, v1, v2, v3};
+static const char *const *const migrations[PB_STORE_SCHEMA_VERSION + 1] = {NULL, v1, v2, v3, v4};
 
 /* ---- statements ---- */
 

@@ -125,5 +125,11 @@ pb_err pb_orders_lookup(pb_orders *o, pb_store *st, const pb_kb *kb, const char 
  * different st handles. */
 pb_err pb_orders_enrich(pb_orders *o, pb_store *st, const pb_kb *kb, struct cJSON *event,
 			int64_t now, pb_errbuf *eb);
+/* The same with the caller's classifier for kb (one per thread), instead
+ * of one built per call; cl may be NULL. */
+struct pb_classifier;
+pb_err pb_orders_enrich_with(pb_orders *o, pb_store *st, const pb_kb *kb,
+			     struct pb_classifier *cl, struct cJSON *event, int64_t now,
+			     pb_errbuf *eb);
 
 #endif

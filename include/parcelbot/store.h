@@ -44,7 +44,7 @@ typedef int64_t pb_id;
 typedef struct pb_store pb_store;
 
 /* The schema version this binary creates and works with. */
-#define PB_STORE_SCHEMA_VERSION 3
+#define PB_STORE_SCHEMA_VERSION 4
 
 /* Longest inbox and outbox payload, and longest message text, in bytes. */
 #define PB_STORE_MAX_PAYLOAD (1u << 20)
