@@ -27,12 +27,13 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox'],
 });
+let page;
 try {
-  const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
+  page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
   const dialogs = [], cspErrors = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text()); });
-  page.setDefaultTimeout(10000);
+  page.setDefaultTimeout(20000); /* the suite may be running beside other work */
 
   // --- sign in ---
   await page.goto(BASE + '/');
@@ -127,6 +128,10 @@ try {
   ok(cspErrors.length === 0, 'no Content Security Policy violations ' + cspErrors.join(' | '));
 } catch (e) {
   ok(false, 'browser run: ' + e.message.split('\n')[0]);
+  try {
+    console.log('# at ' + page.url() + '; message: ' + (await page.textContent('#action-msg')) +
+      '; draft: ' + (await page.inputValue('#draft-text')).slice(0, 60) + '; meta: ' + (await page.textContent('#draft-meta')));
+  } catch { /* the page is gone */ }
 } finally {
   await browser.close();
 }

@@ -61,3 +61,6 @@ SBX=http://127.0.0.1:$sbport
 curl -s -o /dev/null -d "{\"webhook\": \"$BASE/webhooks/chatwoot/browser-hook-1\"}" "$SBX/_sandbox/chatwoot/config"
 mkdir -p docs/img
 BASE=$BASE SBX=$SBX TOKEN=$TOKEN AGENT=li PASSWORD=pw-li-1 SHOTS=docs/img node tests/browser/console.mjs
+rc=$?
+[ $rc -eq 0 ] || { echo "---- serve.log" >&2; tail -30 "$T_TMP/serve.log" >&2; }
+exit $rc

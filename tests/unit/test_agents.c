@@ -107,7 +107,7 @@ static void test_agents_and_sessions(void **state)
 	pb_errbuf eb;
 	char h[PB_AUTH_HEX];
 
-	assert_int_equal(pb_store_version(f->st), 3);
+	assert_true(pb_store_version(f->st) >= 3); /* sessions came with version 3 */
 	/* An agent known from a decision, then given a password. */
 	assert_int_equal(pb_store_agent_touch(f->st, "amy", NULL, 10, &eb), PB_OK);
 	assert_int_equal(pb_store_agent_get(f->st, "amy", &ag, &eb), PB_OK);
