@@ -50,6 +50,18 @@ pb_err pb_buf_append(pb_buf *b, const void *p, size_t n)
 	return PB_OK;
 }
 
+pb_err pb_buf_read(pb_buf *b, FILE *f)
+{
+	char chunk[8192];
+	size_t n;
+	pb_err err;
+
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if ((err = pb_buf_append(b, chunk, n)))
+			return err;
+	return ferror(f) ? PB_EIO : PB_OK;
+}
+
 pb_err pb_buf_puts(pb_buf *b, const char *s)
 {
 	return pb_buf_append(b, s, strlen(s));

@@ -659,21 +659,17 @@ out:
 static bool read_text(const char *path, pb_buf *b)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	char chunk[8192];
-	size_t r;
 	bool ok = true;
+	pb_err err;
 
 	if (!f) {
 		pb_cli_fail(PB_EXIT_INPUT, "cannot open %s", path);
 		return false;
 	}
-	while (ok && (r = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (pb_buf_append(b, chunk, r)) {
-			pb_cli_fail(PB_EXIT_INPUT, "%s is too long for a reply", path);
-			ok = false;
-		}
-	if (ok && ferror(f)) {
-		pb_cli_fail(PB_EXIT_INPUT, "reading %s failed", path);
+	if ((err = pb_buf_read(b, f))) {
+		pb_cli_fail(PB_EXIT_INPUT, err == PB_EIO ? "reading %s failed"
+							 : "%s is too long for a reply",
+			    path);
 		ok = false;
 	}
 	if (f != stdin)

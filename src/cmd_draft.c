@@ -43,8 +43,6 @@ static cJSON *read_json_file(const char *path, char *err, size_t n)
 {
 	FILE *f = fopen(path, "rb");
 	pb_buf b;
-	char chunk[8192];
-	size_t r;
 	cJSON *j = NULL;
 
 	if (!f) {
@@ -52,11 +50,10 @@ static cJSON *read_json_file(const char *path, char *err, size_t n)
 		return NULL;
 	}
 	pb_buf_init(&b, PB_CLI_MAX_LINE);
-	while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (pb_buf_append(&b, chunk, r)) {
-			snprintf(err, n, "%s is larger than %u bytes", path, PB_CLI_MAX_LINE);
-			goto out;
-		}
+	if (pb_buf_read(&b, f) != PB_OK && !ferror(f)) {
+		snprintf(err, n, "%s is larger than %u bytes", path, PB_CLI_MAX_LINE);
+		goto out;
+	}
 	j = cJSON_ParseWithLength(pb_buf_str(&b), b.len);
 	if (!j)
 		snprintf(err, n, "%s is not valid JSON", path);

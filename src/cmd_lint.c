@@ -101,14 +101,12 @@ int pb_cmd_lint(pb_cli *cli, int argc, char **argv)
 	ctx.problem = !no_problem;
 	if (case_file) {
 		FILE *f = fopen(case_file, "rb");
-		char chunk[8192];
-		size_t n;
 		if (!f) {
 			status = pb_cli_fail(PB_EXIT_INPUT, "cannot open %s", case_file);
 			goto out;
 		}
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && !pb_buf_append(&cb, chunk, n))
-			;
+		/* What does not fit fails to parse below. */
+		(void)pb_buf_read(&cb, f);
 		fclose(f);
 		cj = cJSON_ParseWithLength(pb_buf_str(&cb), cb.len);
 		c = pb_classifier_new(kb);

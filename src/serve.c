@@ -288,6 +288,7 @@ static void resolve_many(void *ctx, pb_ingest_lookup *l, size_t n, int64_t now)
  * classifier for it (the text is searched for order numbers). */
 typedef struct enrich_ctx {
 	pb_daemon *d;
+	pb_store *st; /* the worker's handle (no transaction is open) */
 	const pb_kb *kb;
 	pb_classifier *cl;
 } enrich_ctx;
@@ -342,10 +343,8 @@ static pb_err enrich(void *ctx, cJSON *ev, int64_t now, pb_errbuf *eb)
 	/* Imported orders, then the shop's order API, from the order id
 	 * (or an order or tracking number in the text). */
 	if (d->orders) {
-		pb_store *st = pb_daemon_store(d, eb);
 		pb_errbuf eb2;
-		pb_err e2 = pb_orders_enrich_with(d->orders, st, ec->kb, ec->cl, ev, now, &eb2);
-		pb_daemon_store_put(d, st);
+		pb_err e2 = pb_orders_enrich_with(d->orders, ec->st, ec->kb, ec->cl, ev, now, &eb2);
 		if (!err && e2 && e2 != PB_ENOTFOUND) {
 			err = e2;
 			*eb = eb2;
@@ -387,7 +386,7 @@ static void *worker_main(void *arg)
 	pb_store *st = NULL;
 	pb_ingest *ing = NULL;
 	pb_gen *g = NULL;
-	enrich_ctx ec = {d, NULL, NULL};
+	enrich_ctx ec = {d, NULL, NULL, NULL};
 	pb_ingest_stats last;
 	char name[64];
 	unsigned long seen = 0;
@@ -419,6 +418,7 @@ static void *worker_main(void *arg)
 			io.resolve_many = resolve_many;
 			io.resolve_ctx = g;
 			pb_classifier_free(ec.cl);
+			ec.st = st;
 			ec.kb = g->kb;
 			ec.cl = pb_classifier_new(g->kb); /* NULL: one per call */
 			io.enrich = enrich;
@@ -828,44 +828,8 @@ static void *sender_main(void *arg)
 
 /* ---- the scheduler: overdue reminders, polled channels ---- */
 
-/* Puts a channel's events in the inbox; returns how many were new. */
-static size_t inbox_events(pb_daemon *d, pb_store *st, const char *channel,
-			   const pb_chan_events *evs, size_t *dups, pb_errbuf *eb, pb_err *errp)
-{
-	size_t i, n = 0;
-	int64_t now = pb_daemon_now();
-	pb_err err;
-
-	*dups = 0;
-	*errp = PB_OK;
-	if (!evs->n)
-		return 0;
-	if ((err = pb_store_begin(st, eb))) {
-		*errp = err;
-		return 0;
-	}
-	for (i = 0; i < evs->n; i++) {
-		err = pb_store_inbox_put(st, channel, evs->v[i].external_id, evs->v[i].json, now,
-					 NULL, eb);
-		if (err == PB_EEXIST) {
-			(*dups)++;
-			continue;
-		}
-		if (err)
-			break;
-		n++;
-	}
-	if (!err || err == PB_EEXIST)
-		err = pb_store_commit(st, eb);
-	if (err) {
-		pb_store_rollback(st);
-		*errp = err;
-		return 0;
-	}
-	pb_metric_add(d->m_received, (double)n);
-	pb_metric_add(d->m_duplicate, (double)*dups);
-	return n;
-}
+static size_t inbox_write(pb_daemon *d, const char *channel, const pb_chan_events *evs,
+			  size_t *dups, pb_errbuf *eb, pb_err *errp);
 
 static void *scheduler_main(void *arg)
 {
@@ -925,7 +889,7 @@ static void *scheduler_main(void *arg)
 				pb_chan_events_release(&evs);
 				continue;
 			}
-			n = inbox_events(d, st, c->ch->name, &evs, &dups, &eb, &err);
+			n = inbox_write(d, c->ch->name, &evs, &dups, &eb, &err);
 			if (err)
 				pb_logf(d->log, PB_LOG_ERROR, "poll.store_failed",
 					"%s: %zu event(s) not stored, fetched again next poll: %s",
@@ -1361,23 +1325,22 @@ static char *slurp(const char *path, pb_errbuf *eb)
 {
 	FILE *f = fopen(path, "rb");
 	pb_buf b;
-	char chunk[4096];
-	size_t n;
+	pb_err err;
+	char *out = NULL;
 
 	if (!f) {
 		pb_errf(eb, PB_EIO, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	pb_buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (pb_buf_append(&b, chunk, n)) {
-			pb_errf(eb, PB_ETOOBIG, "%s: larger than 1 MiB", path);
-			fclose(f);
-			pb_buf_release(&b);
-			return NULL;
-		}
+	if ((err = pb_buf_read(&b, f)))
+		pb_errf(eb, err, "%s: %s", path,
+			err == PB_EIO ? "read error" : "larger than 1 MiB");
+	else
+		out = pb_buf_detach(&b, NULL);
 	fclose(f);
-	return pb_buf_detach(&b, NULL);
+	pb_buf_release(&b);
+	return out;
 }
 
 /* Shopee rotates its refresh token on every refresh and the old one stops

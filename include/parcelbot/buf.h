@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "parcelbot/err.h"
 
@@ -32,6 +33,10 @@ pb_err pb_buf_puts(pb_buf *b, const char *s);
 pb_err pb_buf_putc(pb_buf *b, char c);
 pb_err pb_buf_printf(pb_buf *b, const char *fmt, ...) PB_PRINTF(2, 3);
 pb_err pb_buf_vprintf(pb_buf *b, const char *fmt, va_list ap) PB_PRINTF(2, 0);
+/* Appends what f holds, up to its end. The append's error (PB_ETOOBIG past
+ * the buffer's max, PB_ENOMEM) when it does not fit, what fitted kept;
+ * PB_EIO on a read error. f is not closed. */
+pb_err pb_buf_read(pb_buf *b, FILE *f);
 /* Empties the buffer, keeping its memory. */
 void pb_buf_reset(pb_buf *b);
 /* Frees the contents; the buffer can be reused after pb_buf_init. */
