@@ -69,7 +69,9 @@ try {
   await page.waitForFunction(() => document.getElementById('draft-text').value.length > 0);
   const text = await page.inputValue('#draft-text');
   await page.click('#b-approve');
-  await page.waitForFunction(() => /Done/.test(document.getElementById('action-msg').textContent));
+  /* "Done" shows until the case page reloads itself without a waiting draft. */
+  await page.waitForFunction(() => /Done/.test(document.getElementById('action-msg').textContent) ||
+    /No draft/.test(document.getElementById('draft-meta').textContent));
   let replies = [];
   for (let i = 0; i < 100 && replies.length === 0; i++) {
     replies = publicReplies(await conversation(601));
