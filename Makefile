@@ -161,16 +161,18 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_LIB) $(LIBA)
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/bench $(ALL_CFLAGS) $$(pkg-config --cflags libhs) \
 		$(ALL_LDFLAGS) -o $@ $< $(BENCH_LIB) $(LIBA) $$(pkg-config --libs libhs) $(LIBS_ALL)
 
-# libFuzzer targets (clang), with ASan and UBSan: make fuzz FUZZ_SECONDS=600
+# libFuzzer targets (clang), with ASan and UBSan:
+#   make fuzz FUZZ_SECONDS=600 FUZZ_JOBS=2 [FUZZ_TARGETS='k100 t17']
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -g -O1
 
 fuzz:
+	@./scripts/install-deps.sh clang
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 		CFLAGS='$(FUZZ_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) ./scripts/fuzz.sh
 
 fuzz-build: $(LIBA) $(FUZZ_BINS)
 
