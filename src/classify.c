@@ -30,9 +30,16 @@ struct pb_classifier {
 	pcre2_jit_stack *jstack;
 	pb_pf_scratch *pfs;
 	bool use_pf;
+	/* The text patterns run on: points at one of the two views below. */
 	unsigned char *norm; /* normalised text */
 	uint32_t *map;       /* norm byte -> original byte offset, len+1 entries */
 	size_t nlen;         /* bytes of normalised text */
+	/* The views: the whole normalised text (extractors run on it), and the
+	 * same without long order and tracking numbers (intents run on it,
+	 * so "快递73100000000101三天没更新" reads like "快递三天没更新"). */
+	unsigned char *full, *masked;
+	uint32_t *full_map, *masked_map;
+	size_t full_len, masked_len;
 	size_t cap;
 	uint32_t *cands;
 	uint32_t *cstamp;    /* per pattern: == gen when a candidate */
@@ -76,8 +83,10 @@ void pb_classifier_free(pb_classifier *c)
 	pcre2_match_context_free(c->mctx);
 	pcre2_jit_stack_free(c->jstack);
 	pb_pf_scratch_free(c->pfs);
-	free(c->norm);
-	free(c->map);
+	free(c->full);
+	free(c->full_map);
+	free(c->masked);
+	free(c->masked_map);
 	free(c->cands);
 	free(c->cstamp);
 	free(c);
@@ -104,17 +113,27 @@ static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *
 	/* A code point grows at most from 1 to 3 bytes ("…" to "..." keeps
 	 * 3), so three times the input is always enough. */
 	if (need > c->cap) {
-		unsigned char *nn = realloc(c->norm, need);
+		unsigned char *nn = realloc(c->full, need);
 		uint32_t *nm;
 		if (!nn)
 			return PB_ENOMEM;
-		c->norm = nn;
-		nm = realloc(c->map, need * sizeof *nm);
+		c->full = nn;
+		nm = realloc(c->full_map, need * sizeof *nm);
 		if (!nm)
 			return PB_ENOMEM;
-		c->map = nm;
+		c->full_map = nm;
+		nn = realloc(c->masked, need);
+		if (!nn)
+			return PB_ENOMEM;
+		c->masked = nn;
+		nm = realloc(c->masked_map, need * sizeof *nm);
+		if (!nm)
+			return PB_ENOMEM;
+		c->masked_map = nm;
 		c->cap = need;
 	}
+	c->norm = c->full;
+	c->map = c->full_map;
 	*han = false;
 	while (i < len) {
 		unsigned char ch = s[i];
@@ -171,9 +190,62 @@ static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *
 	}
 	c->map[o] = (uint32_t)len;
 	c->norm[o] = '\0';
-	c->nlen = o;
+	c->nlen = c->full_len = o;
 	*nlen = o;
 	return PB_OK;
+}
+
+static bool alnum_lc(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* A run of letters and digits long enough and digit-heavy enough to be an
+ * order or tracking number (the shape scan_tokens looks for). */
+static bool number_like(const unsigned char *s, size_t n)
+{
+	size_t i, digits = 0;
+
+	if (n < 8)
+		return false;
+	for (i = 0; i < n; i++)
+		digits += s[i] >= '0' && s[i] <= '9';
+	return digits >= 6;
+}
+
+/* Builds the masked view: the full one without number-like tokens. Where a
+ * token stood between two spaces, one of them goes too, so "parcel 7310...
+ * has not moved" reads "parcel has not moved". */
+static void mask_numbers(pb_classifier *c)
+{
+	const unsigned char *s = c->full;
+	size_t n = c->full_len, i = 0, o = 0, e;
+
+	while (i < n) {
+		if (alnum_lc(s[i]) && (i == 0 || !alnum_lc(s[i - 1]))) {
+			for (e = i; e < n && alnum_lc(s[e]); e++)
+				;
+			if (number_like(s + i, e - i)) {
+				if (o > 0 && c->masked[o - 1] == ' ' && e < n && s[e] == ' ')
+					e++;
+				i = e;
+				continue;
+			}
+		}
+		c->masked[o] = s[i];
+		c->masked_map[o++] = c->full_map[i++];
+	}
+	c->masked_map[o] = c->full_map[n];
+	c->masked[o] = '\0';
+	c->masked_len = o;
+}
+
+/* Points the patterns at one view. */
+static void use_view(pb_classifier *c, bool masked)
+{
+	c->norm = masked ? c->masked : c->full;
+	c->map = masked ? c->masked_map : c->full_map;
+	c->nlen = masked ? c->masked_len : c->full_len;
 }
 
 /* Runs pattern p from start. Returns 1 and the match bounds, 0 for no match,
@@ -635,6 +707,7 @@ pb_err pb_classify(pb_classifier *c, const char *text, size_t len, pb_verdict *o
 			       (unsigned char)text[bad], bad);
 	if (err)
 		return pb_errf(eb, err, "out of memory");
+	mask_numbers(c);
 	/* The arrays are filled up to their counts; only the header needs
 	 * clearing, which keeps this off the per-message cost. */
 	out->intents = out->signals = 0;
@@ -660,6 +733,19 @@ pb_err pb_classify(pb_classifier *c, const char *text, size_t len, pb_verdict *o
 	}
 	for (i = 0; i < nc; i++)
 		c->cstamp[c->cands[i]] = c->gen;
+	/* Taking a number out can bring two literals together ("快递" and
+	 * "三天" around one): the masked view's candidates join the list,
+	 * which is rebuilt in pattern order. */
+	if (c->use_pf && c->masked_len != c->full_len) {
+		nc = pb_prefilter_scan(kb->pf, c->pfs, c->masked, c->masked_len, c->cands,
+				       kb->n_patterns);
+		for (i = 0; i < nc; i++)
+			c->cstamp[c->cands[i]] = c->gen;
+		nc = 0;
+		for (i = 0; i < kb->n_patterns; i++)
+			if (c->cstamp[i] == c->gen)
+				c->cands[nc++] = (uint32_t)i;
+	}
 
 	/* Candidates are in pattern order, and a rule's patterns are stored
 	 * together, so rules are decided in KB order. */
@@ -667,19 +753,22 @@ pb_err pb_classify(pb_classifier *c, const char *text, size_t len, pb_verdict *o
 		const pb_pattern *p = &kb->patterns[c->cands[i]];
 		uint32_t r = p->owner;
 		if (p->role == PB_PAT_EXTRACT) {
-			run_extractor(c, out, p, text, nlen);
+			use_view(c, false);
+			run_extractor(c, out, p, text, c->nlen);
 			continue;
 		}
 		if (p->role != PB_PAT_TRIGGER || ((fired >> r) & 1))
 			continue;
 		/* Each rule is tried once, from its first candidate trigger. */
-		if (eval_rule(c, out, (uint16_t)r, nlen))
+		use_view(c, true);
+		if (eval_rule(c, out, (uint16_t)r, c->nlen))
 			fired |= (uint64_t)1 << r;
 		/* Skip this rule's remaining triggers: eval_rule tried them all. */
 		while (i + 1 < nc && kb->patterns[c->cands[i + 1]].owner == r &&
 		       kb->patterns[c->cands[i + 1]].role == PB_PAT_TRIGGER)
 			i++;
 	}
+	use_view(c, false);
 	scan_tokens(c, out, text, nlen);
 	/* Fewer arrived than were ordered: that is the short-count intent
 	 * however the buyer worded it ("ordered 2 got 1"). */

@@ -241,6 +241,30 @@ static void spans_point_into_the_original_text(void **state)
 	assert_int_equal(v.hits[0].span.off + v.hits[0].span.len, strlen(t2) - 1);
 }
 
+/* A pasted order or tracking number does not break the words around it,
+ * the number is still extracted, and the hit's span covers the original
+ * bytes, number included. */
+static void numbers_inside_a_sentence(void **state)
+{
+	const char *t = "我的快递73100000000101三天没更新了";
+	pb_verdict v;
+
+	(void)state;
+	assert_string_equal(intents_of(t), "stuck_parcel");
+	assert_string_equal(intents_of("快递单号73100000000101，三天没更新了"), "stuck_parcel");
+	assert_string_equal(intents_of("my parcel 73100000000101 has not moved for 3 days"),
+			    "stuck_parcel");
+	assert_string_equal(intents_of("order #SF1234567890123 arrived damaged"), "damaged");
+	v = classify(t);
+	assert_int_equal(v.ent.n_tracking, 1);
+	assert_string_equal(v.ent.tracking[0].number, "73100000000101");
+	assert_int_equal(v.n_hits, 1);
+	assert_int_equal(v.hits[0].span.off, strlen("我的"));
+	assert_int_equal(strncmp(t + v.hits[0].span.off, "快递7310", 10), 0);
+	/* short numbers are words, not masked: quantities still read */
+	assert_string_equal(intents_of("买了3个只收到2个"), "missing_items");
+}
+
 static void invalid_utf8_is_refused(void **state)
 {
 	pb_verdict v;
@@ -422,6 +446,7 @@ int main(void)
 		cmocka_unit_test(entities_durations),
 		cmocka_unit_test(entities_numbers),
 		cmocka_unit_test(spans_point_into_the_original_text),
+		cmocka_unit_test(numbers_inside_a_sentence),
 		cmocka_unit_test(invalid_utf8_is_refused),
 		cmocka_unit_test(long_text_is_truncated_not_refused),
 		cmocka_unit_test(match_limit_bounds_hostile_input),
