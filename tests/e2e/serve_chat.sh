@@ -8,6 +8,7 @@
 # 429s from the chat API and a SIGKILL mid-run lose nothing and send
 # nothing twice.
 . tests/lib.sh
+. tests/chat.sh
 P=$PARCELBOT
 TOKEN=e2e-api-token-77
 SECRET=e2e-hook-secret-91
@@ -15,16 +16,8 @@ SB=""
 PB=""
 trap 'kill $SB $PB 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$T_TMP/serve.log" "$KEEP_LOG"; rm -rf "$T_TMP"' EXIT INT TERM
 
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
-sbport=""
-for _ in $(seq 100); do
-	sbport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$sbport" ] && break
-	sleep 0.05
-done
-SBX=http://127.0.0.1:$sbport
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml"
+SB=$SBX_PID
 export PARCELBOT_KUAIDI100_URL=$SBX/poll/query.do
 export PARCELBOT_17TRACK_URL=$SBX/track/v2.2
 export PARCELBOT_KUAIDI100_CUSTOMER=sandbox-customer
@@ -60,47 +53,6 @@ start() {
 	BASE=http://127.0.0.1:$port
 	curl -sf -d "{\"webhook\": \"$BASE/webhooks/chatwoot/$SECRET\"}" \
 		"$SBX/_sandbox/chatwoot/config" >/dev/null
-}
-
-buyer() { # buyer CONV TEXT [ORDER]
-	if [ -n "${3:-}" ]; then
-		body="{\"conversation\": $1, \"text\": \"$2\", \"order_id\": \"$3\"}"
-	else
-		body="{\"conversation\": $1, \"text\": \"$2\"}"
-	fi
-	curl -sf -d "$body" "$SBX/_sandbox/chatwoot/incoming" >/dev/null
-}
-
-agent() { # agent CONV TEXT
-	curl -sf -d "{\"conversation\": $1, \"text\": \"$2\", \"agent\": \"Mei\"}" \
-		"$SBX/_sandbox/chatwoot/agent_note" >/dev/null
-}
-
-# count CONV KIND: messages in the conversation: public (outgoing, not
-# private), notes (private, from the bot), incoming
-count() {
-	curl -sf "$SBX/_sandbox/chatwoot/conversations/$1" | python3 -c "
-import json, sys
-d = json.load(sys.stdin)
-m = d.get('messages', [])
-kind = '$2'
-def out(x): return x.get('message_type') in (1, 'outgoing')
-if kind == 'public': print(sum(1 for x in m if out(x) and not x.get('private')))
-elif kind == 'notes': print(sum(1 for x in m if out(x) and x.get('private') and (x.get('sender') or {}).get('type') == 'agent_bot'))
-elif kind == 'incoming': print(sum(1 for x in m if not out(x)))
-elif kind == 'labels': print(','.join(d.get('labels', [])))
-elif kind == 'status': print(d.get('status'))
-elif kind == 'last_public': print([x['content'] for x in m if out(x) and not x.get('private')][-1])
-elif kind == 'last_note': print([x['content'] for x in m if out(x) and x.get('private')][-1])
-"
-}
-
-wait_for() { # wait_for CONV KIND WANT: polls up to 10 s
-	for _ in $(seq 100); do
-		[ "$(count "$1" "$2")" = "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 start

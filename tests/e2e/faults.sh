@@ -1,0 +1,234 @@
+# Faults, against the sandbox: for each one parcelbot keeps running, loses
+# no message, sends nothing twice, and recovers on its own once the fault
+# clears.
+#   tracking provider: down (connection refused), slow (past the timeout),
+#     flapping (500, ok, 500 ...), garbage, a 50 MB body;
+#   chat API: 429 with Retry-After, 500s, the connection dropped
+#     mid-response (the message may have arrived: no resend without a look);
+#   the disk filling up under SQLite (a small tmpfs; root only);
+#   SIGKILL under load, five times in a row;
+#   (SIGHUP with a broken KB is in serve.sh.)
+# Tracking runs in one sandbox and the chat in another, so the provider can
+# be stopped and started on its port while the chat stays up.
+. tests/lib.sh
+. tests/chat.sh
+P=$PARCELBOT
+SECRET=faults-hook-secret-5
+PB=""
+SBT_PID=""
+SBX_PID=""
+MNT=""
+trap 'kill $PB $SBT_PID $SBX_PID 2>/dev/null; [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$T_TMP/serve.log" "$KEEP_LOG"; rm -rf "$T_TMP"' EXIT INT TERM
+
+# Parcels 73100000000101... : ZTO, in transit at the Hangzhou hub. Each
+# check uses numbers of its own, so no trace comes from the cache.
+python3 - "$T_TMP/parcels.yaml" <<'PY'
+import sys
+out = ["kuaidi100:"]
+for i in range(101, 200):
+    out.append(f'''  - com: zhongtong
+    nu: "731000000{i:05d}"
+    state: "0"
+    ischeck: "0"
+    data:
+      - {{time: "2026-11-22 06:40:12", ftime: "2026-11-22 06:40:12", context: "【杭州转运中心】已发出 下一站【上海转运中心】", areaName: "浙江,杭州市", status: "干线", statusCode: "1002"}}
+      - {{time: "2026-11-21 17:12:09", ftime: "2026-11-21 17:12:09", context: "【义乌北苑】已揽收", areaName: "浙江,金华市,义乌市", status: "揽收", statusCode: "103"}}''')
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+nu() { printf '731000000%05d' "$1"; }
+
+sandbox_start SBT --seed "$T_TMP/parcels.yaml"
+sandbox_start SBX
+TPORT=${SBT##*:}
+export PARCELBOT_KUAIDI100_URL=$SBT/poll/query.do
+export PARCELBOT_17TRACK_URL=$SBT/track/v2.2
+export PARCELBOT_KUAIDI100_CUSTOMER=sandbox-customer
+export PARCELBOT_KUAIDI100_KEY=sandbox-key
+export PARCELBOT_17TRACK_TOKEN=sandbox-token
+export PARCELBOT_API_TOKEN=faults-api-token-3
+export PARCELBOT_CHATWOOT_TOKEN=sandbox-chatwoot-token
+export PARCELBOT_CHATWOOT_WEBHOOK_SECRET=$SECRET
+unset PARCELBOT_CONFIG PARCELBOT_API_TOKEN_FILE PARCELBOT_CHATWOOT_URL
+
+# Short timeouts so a fault costs seconds, not minutes.
+cat >"$T_TMP/parcelbot.yaml" <<EOF
+server:
+  listen: 127.0.0.1:0
+pipeline:
+  scheduler_interval: 1s
+tracking:
+  connect_timeout: 1s
+  timeout: 1s
+  retries: 2
+  backoff: 100ms
+  backoff_max: 500ms
+channels:
+  chatwoot:
+    url: $SBX
+    account_id: 1
+EOF
+DB=$T_TMP/faults.db
+
+start() { # start [DB]: serve on a free port, the sandbox's webhook pointed at it
+	rm -f "$T_TMP/port"
+	"$P" serve --config "$T_TMP/parcelbot.yaml" --db "${1:-$DB}" --port-file "$T_TMP/port" \
+		2>>"$T_TMP/serve.log" &
+	PB=$!
+	for _ in $(seq 200); do
+		[ -s "$T_TMP/port" ] && break
+		sleep 0.05
+	done
+	port=$(cat "$T_TMP/port")
+	BASE=http://127.0.0.1:$port
+	curl -sf -d "{\"webhook\": \"$BASE/webhooks/chatwoot/$SECRET\"}" \
+		"$SBX/_sandbox/chatwoot/config" >/dev/null
+}
+
+alive() { # alive: the process is there and /healthz answers 200
+	kill -0 "$PB" 2>/dev/null &&
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" = 200 ]
+}
+
+fault() { # fault JSON: injects a fault into the tracking sandbox
+	curl -sf -d "$1" "$SBT/_sandbox/faults" >/dev/null
+}
+
+# stuck CONV NUMBER: a buyer asks about a parcel by its number
+stuck() { buyer "$1" "我的快递$(nu "$2")三天没更新了"; }
+
+# traced CONV: the conversation's one note quotes the live trace
+traced() {
+	wait_for "$1" notes 1 15 || return 1
+	case "$(count "$1" last_note)" in *杭州*) return 0 ;; esac
+	diagnose "$1"
+	return 1
+}
+# untraced CONV: one note, which says the tracking could not be loaded
+untraced() {
+	wait_for "$1" notes 1 20 || return 1
+	case "$(count "$1" last_note)" in *杭州*) diagnose "$1"; return 1 ;; esac
+	return 0
+}
+diagnose() { # what the provider answered, and the note, as TAP comments
+	count "$1" last_note | head -5 | sed 's/^/# note: /'
+	curl -sf "$SBT/_sandbox/requests?route=kuaidi100.query" 2>/dev/null | python3 -c "
+import json, sys
+import re, urllib.parse
+for r in json.load(sys.stdin)[-12:]:
+    num = re.search(r'num%22%3A%22([0-9A-Z]+)', r['body'])
+    print('# kuaidi100:', r['at_ms'] % 100000, num.group(1) if num else '?', r['answered'])" || true
+}
+
+start
+[ -n "$port" ] && alive
+ok $? "serve starts beside the sandbox"
+
+stuck 100 101
+traced 100
+ok $? "baseline: a draft quotes the live trace"
+
+# --- tracking provider down: nothing listens on its port ---
+kill "$SBT_PID"
+wait "$SBT_PID" 2>/dev/null
+stuck 101 102
+untraced 101
+ok $? "provider down: the message is still drafted, saying tracking is unavailable"
+alive
+ok $? "provider down: still serving"
+sandbox_start SBT --port "$TPORT" --seed "$T_TMP/parcels.yaml"
+stuck 102 103
+traced 102
+ok $? "provider back on its port: live trace again"
+
+# --- slow: every answer later than the timeout ---
+fault '{"route": "kuaidi100.query", "latency_ms": 3000, "times": 3}'
+t0=$(date +%s)
+stuck 103 104
+untraced 103
+ok $? "provider slow: drafted without the trace"
+is "$(( $(date +%s) - t0 < 15 ))" 1 "within the timeouts (1 s x 3 tries), not stuck behind it"
+curl -sf -X DELETE "$SBT/_sandbox/faults" >/dev/null
+stuck 104 105
+traced 104
+ok $? "provider fast again: live trace"
+
+# --- flapping: 500, ok, 502, ok, 503, ok: retries ride it out ---
+fault '[{"route": "kuaidi100.query", "action": "status", "status": 500, "times": 1},
+	{"route": "kuaidi100.query", "latency_ms": 1, "times": 1},
+	{"route": "kuaidi100.query", "action": "status", "status": 502, "times": 1},
+	{"route": "kuaidi100.query", "latency_ms": 1, "times": 1},
+	{"route": "kuaidi100.query", "action": "status", "status": 503, "times": 1},
+	{"route": "kuaidi100.query", "latency_ms": 1, "times": 1}]'
+# One at a time: the faults are one queue, so parallel lookups could hand
+# all three failures to one of them.
+okf=0
+for i in 1 2 3; do
+	stuck $((104 + i)) $((105 + i))
+	traced $((104 + i)) || okf=1
+done
+is "$okf" 0 "provider flapping: every draft has the live trace"
+curl -sf -X DELETE "$SBT/_sandbox/faults" >/dev/null
+
+# --- garbage: a 200 whose body is not JSON ---
+fault '{"route": "kuaidi100.query", "action": "garbage", "times": 3}'
+stuck 110 110
+untraced 110
+ok $? "provider garbage: drafted without the trace"
+alive
+ok $? "provider garbage: still serving"
+curl -sf -X DELETE "$SBT/_sandbox/faults" >/dev/null
+stuck 111 111
+traced 111
+ok $? "provider sane again: live trace"
+
+# --- 50 MB answers: refused at the body cap, memory stays small ---
+fault '{"route": "kuaidi100.query", "action": "huge", "bytes": 52428800, "times": 3}'
+stuck 112 112
+untraced 112
+ok $? "provider sends 50 MB: drafted without the trace"
+rss=$(awk '/^VmHWM/ {print $2}' "/proc/$PB/status")
+echo "# peak RSS after the 50 MB answers: $rss kB"
+is "$(( rss < 100000 ))" 1 "the body was not held in memory (peak RSS under 100 MB)"
+curl -sf -X DELETE "$SBT/_sandbox/faults" >/dev/null
+stuck 113 113
+traced 113
+ok $? "provider normal again: live trace"
+
+# --- chat API: 429 with Retry-After, then 500s ---
+curl -sf -d '[{"route": "chatwoot.messages.create", "action": "status", "status": 429, "retry_after": "1", "times": 2},
+	{"route": "chatwoot.messages.create", "action": "status", "status": 500, "times": 2}]' \
+	"$SBX/_sandbox/faults" >/dev/null
+stuck 120 120
+wait_for 120 notes 1 30
+ok $? "chat API 429 then 500s: the draft arrives"
+sleep 1
+is "$(count 120 notes)" 1 "once"
+retried=$(curl -sf "$SBX/_sandbox/requests?route=chatwoot.messages.create" | python3 -c "
+import json, sys; print(sum(1 for r in json.load(sys.stdin) if r['answered'].startswith('fault')))")
+is "$retried" 4 "after four refused tries"
+
+# --- chat API drops the connection mid-response: the note was made ---
+curl -sf -d '{"route": "chatwoot.messages.create", "action": "drop", "times": 1}' \
+	"$SBX/_sandbox/faults" >/dev/null
+stuck 121 121
+wait_for 121 notes 1 20
+ok $? "chat API drops the answer to a draft note: the note is there"
+sleep 2
+is "$(count 121 notes)" 1 "and not posted twice"
+curl -sf -d '{"route": "chatwoot.messages.create", "action": "drop", "times": 1}' \
+	"$SBX/_sandbox/faults" >/dev/null
+agent 121 "/send"
+wait_for 121 public 1 20
+ok $? "dropped answer to /send: the reply reached the buyer"
+sleep 2
+is "$(count 121 public)" 1 "exactly once"
+alive
+ok $? "still serving after the chat faults"
+left=$(sqlite3 "$DB" "select count(*) from outbox where sent_at is null")
+is "$left" 0 "the outbox is empty"
+kill -TERM "$PB"
+wait "$PB"
+is $? 0 "SIGTERM: clean exit"
+PB=""
+
+done_testing
