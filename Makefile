@@ -67,7 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all demo test test-browser asan bench bench-build fuzz fuzz-build install uninstall clean help check-build
+.PHONY: all demo test test-browser asan bench bench-build soak fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 # Test objects are intermediate files; keep them so reruns do not recompile.
 .SECONDARY:
@@ -155,6 +155,12 @@ bench: all
 
 bench-build: $(BENCH_BINS)
 
+# The daemon for 30 minutes against the sandbox at a steady load; prints
+# RSS, descriptors and throughput over time and fails if they grow.
+# SOAK_SECONDS, SOAK_RATE, SOAK_CONVERSATIONS, SOAK_SAMPLE: see scripts/soak.py.
+soak: all
+	@PARCELBOT=$(BIN) python3 scripts/soak.py
+
 $(BUILD)/bench/%: tests/bench/%.c $(BENCH_LIB) $(LIBA)
 	$(call say,LINK,$@)
 	@mkdir -p $(@D)
@@ -194,7 +200,7 @@ clean:
 	rm -rf build build-asan build-fuzz parcelbot
 
 help:
-	@echo 'targets: all test asan bench fuzz install uninstall clean'
+	@echo 'targets: all test asan bench soak fuzz install uninstall clean'
 	@echo 'variables: PREFIX DESTDIR CC CFLAGS CPPFLAGS LDFLAGS DEVELOPER=1 V=1 NO_DEPS=1'
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/tests/obj/*.d

@@ -14,14 +14,14 @@ BENCH_WORKERS (pipeline workers, 4).
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("PARCELBOT", os.path.join(ROOT, "parcelbot"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loopback  # noqa: E402
+
 N = int(os.environ.get("BENCH_MESSAGES", "10000"))
 CONVS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
 LAT = int(os.environ.get("BENCH_LATENCY_MS", "200"))
@@ -30,84 +30,16 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 BATCH = int(os.environ.get("BENCH_BATCH", "64"))
 SCAN = os.environ.get("BENCH_SCAN_INTERVAL", "0")
 SECRET = "bench-secret-3141"
-TEXTS = ["我的快递{d}天没更新了,怎么回事", "where is my parcel? no update for {d} days",
-         "物流一直停在中转站{d}天了", "my parcel has been stuck for {d} days"]
-
-
-def number(conv):
-    return "731%011d" % conv
-
-
-def seed(path):
-    with open(path, "w") as f:
-        f.write("kuaidi100:\n")
-        for c in range(1, CONVS + 1):
-            f.write(f'  - com: zhongtong\n    nu: "{number(c)}"\n    state: "0"\n    ischeck: "0"\n'
-                    '    data:\n'
-                    '      - {time: "2026-11-19 06:40:12", ftime: "2026-11-19 06:40:12", '
-                    'context: "快件已到达【杭州转运中心】", areaName: "浙江,杭州市", status: "干线", '
-                    'statusCode: "1002"}\n')
-
-
-def wait_port(proc, fn, what):
-    for _ in range(400):
-        if proc.poll() is not None:
-            sys.exit(f"bench: {what} exited early")
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    sys.exit(f"bench: {what} did not start")
-
-
-def rss_peak(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="parcelbot-bench-")
-    seed_file = os.path.join(tmp, "seed.yaml")
-    seed(seed_file)
-    sb_out = os.path.join(tmp, "sandbox.out")
-    sb = subprocess.Popen([BIN, "sandbox", "--port", "0", "--seed", seed_file],
-                          stdout=open(sb_out, "w"), stderr=subprocess.DEVNULL)
-    procs = [sb]
+    lb = loopback.Loopback(tmp, CONVS, SECRET, "--log-level", "error", workers=WORKERS,
+                           batch=BATCH, scan=SCAN)
     try:
-        def sbport():
-            for line in open(sb_out):
-                if line.startswith("listening on 127.0.0.1:"):
-                    return line.strip().rsplit(":", 1)[1]
-            return None
-        sbp = wait_port(sb, sbport, "the sandbox")
-        sbx = f"http://127.0.0.1:{sbp}"
-        conf = os.path.join(tmp, "parcelbot.yaml")
-        with open(conf, "w") as f:
-            f.write(f"server:\n  listen: 127.0.0.1:0\n  max_connections: 512\n"
-                    f"pipeline:\n  workers: {WORKERS}\n  batch: {BATCH}\n  scan_interval: {SCAN}\n"
-                    f"channels:\n  chatwoot:\n    url: {sbx}\n    account_id: 1\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PARCELBOT_")}
-        env.update({"PARCELBOT_API_TOKEN": "bench-token-2718",
-                    "PARCELBOT_KUAIDI100_URL": f"{sbx}/poll/query.do",
-                    "PARCELBOT_KUAIDI100_CUSTOMER": "sandbox-customer",
-                    "PARCELBOT_KUAIDI100_KEY": "sandbox-key",
-                    "PARCELBOT_CHATWOOT_TOKEN": "sandbox-chatwoot-token",
-                    "PARCELBOT_CHATWOOT_WEBHOOK_SECRET": SECRET})
-        port_file = os.path.join(tmp, "port")
-        pb = subprocess.Popen([BIN, "--kb", os.path.join(ROOT, "kb"), "serve", "--config", conf,
-                               "--db", os.path.join(tmp, "bench.db"), "--port-file", port_file,
-                               "--log-level", "error"],
-                              env=env, stderr=open(os.path.join(tmp, "serve.log"), "w"))
-        procs.append(pb)
-        port = wait_port(pb, lambda: os.path.exists(port_file) and open(port_file).read().strip(),
-                         "parcelbot serve")
-        conn = http.client.HTTPConnection("127.0.0.1", int(sbp))
+        lb.start()
+        port = lb.port
+        conn = http.client.HTTPConnection("127.0.0.1", lb.sbport)
         conn.request("POST", "/_sandbox/faults", json.dumps(
             {"route": "kuaidi100.query", "action": "delay", "latency_ms": LAT, "times": 0}))
         conn.getresponse().read()
@@ -128,14 +60,7 @@ def main():
                 if due > now:
                     time.sleep(due - now)
                 conv = i % CONVS + 1
-                body = json.dumps({
-                    "event": "message_created", "id": 1000000 + i,
-                    "content": TEXTS[i % len(TEXTS)].format(d=3 + i % 4) + f" 单号{number(conv)}",
-                    "message_type": "incoming", "private": False,
-                    "created_at": int(time.time()),
-                    "conversation": {"id": conv, "custom_attributes": {}},
-                    "sender": {"id": conv, "name": f"buyer {conv}", "type": "contact"},
-                    "account": {"id": 1}})
+                body = json.dumps(lb.webhook(1000000 + i, conv, i))
                 t0 = time.time() * 1000.0
                 try:
                     c.request("POST", f"/webhooks/chatwoot/{SECRET}", body,
@@ -165,11 +90,12 @@ def main():
         while time.time() < deadline:
             conn.request("GET", "/_sandbox/requests?route=chatwoot.messages.create")
             recs = json.loads(conn.getresponse().read())
-            notes = [r for r in recs if '"private":true' in r.get("body", "").replace(" ", "")]
+            notes = [r for r in recs if r.get("answered") == "200" and
+                     '"private":true' in r.get("body", "").replace(" ", "")]
             if len(notes) >= total:
                 break
             time.sleep(0.5)
-        peak = rss_peak(pb.pid)
+        peak = loopback.proc_status(lb.pb.pid)["hwm"]
         # Each conversation's notes answer its messages in order.
         posted = {}
         for r in notes:
@@ -193,14 +119,7 @@ def main():
               f"p99 {pct(0.99):.0f} ms (webhook sent to draft note received)")
         print(f"  peak RSS          {peak:.1f} MB (targets: >= 1000/s, p99 <= 400 ms, RSS <= 100 MB)")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        lb.stop()
 
 
 if __name__ == "__main__":

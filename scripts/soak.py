@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""`make soak`: `parcelbot serve` for a long run (30 minutes by default)
+against the sandbox's fake Chatwoot and Kuaidi100 at a steady load. Buyer
+messages arrive as webhooks; one conversation in ten also gets an agent's
+"/send", so replies go out through the outbox too. Every sample interval
+it prints the daemon's RSS, open file descriptors, threads and how many
+events it has processed; at the end the RSS and descriptors at the start
+(after a warm-up) and at the end, and the throughput.
+
+Fails (exit 1) when the memory or descriptors grow: RSS at the end more
+than 20% (and 8 MB) above RSS after the warm-up, descriptors more than 8
+above, a webhook refused, or work left undone at the end.
+
+Environment: SOAK_SECONDS (1800), SOAK_RATE (messages/s, 40),
+SOAK_CONVERSATIONS (2000), SOAK_SAMPLE (seconds between samples, 60),
+SOAK_WARMUP (seconds, 120), SOAK_LATENCY_MS (tracking latency, 50).
+"""
+import http.client
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loopback  # noqa: E402
+
+SECS = float(os.environ.get("SOAK_SECONDS", "1800"))
+RATE = float(os.environ.get("SOAK_RATE", "40"))
+CONVS = int(os.environ.get("SOAK_CONVERSATIONS", "2000"))
+SAMPLE = float(os.environ.get("SOAK_SAMPLE", "60"))
+WARMUP = float(os.environ.get("SOAK_WARMUP", "120"))
+LAT = int(os.environ.get("SOAK_LATENCY_MS", "50"))
+SECRET = "soak-secret-1618"
+
+
+def metric(port, name):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/metrics")
+        for line in c.getresponse().read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    except (OSError, http.client.HTTPException, ValueError):
+        pass
+    return float("nan")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="parcelbot-soak-")
+    lb = loopback.Loopback(tmp, CONVS, SECRET, "--log-level", "warn")
+    try:
+        lb.start()
+        lb.sandbox_post("/_sandbox/faults", {"route": "kuaidi100.query", "action": "delay",
+                                             "latency_ms": LAT, "times": 0})
+        stop = threading.Event()
+        stats = {"sent": 0, "refused": 0, "commands": 0}
+        lock = threading.Lock()
+        start = time.time()
+
+        def client(k, nthreads):
+            c = http.client.HTTPConnection("127.0.0.1", lb.port, timeout=30)
+            i = k
+            while not stop.is_set():
+                due = start + i / RATE
+                now = time.time()
+                if due > now:
+                    time.sleep(due - now)
+                if time.time() - start >= SECS:
+                    return
+                conv = i % CONVS + 1
+                body = lb.webhook(1000000 + i, conv, i)
+                cmd = conv % 10 == 0 and i >= CONVS
+                if cmd:  # an agent approves the draft of an earlier message
+                    body = lb.command(5000000 + i, conv, "/send")
+                try:
+                    c.request("POST", f"/webhooks/chatwoot/{SECRET}", json.dumps(body),
+                              {"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    r.read()
+                    good = r.status == 200
+                except (OSError, http.client.HTTPException):
+                    good = False
+                    c = http.client.HTTPConnection("127.0.0.1", lb.port, timeout=30)
+                with lock:
+                    stats["sent"] += 1
+                    stats["commands"] += cmd
+                    stats["refused"] += not good
+                i += nthreads
+
+        n = 4
+        threads = [threading.Thread(target=client, args=(k, n), daemon=True) for k in range(n)]
+        for t in threads:
+            t.start()
+        rows = []
+        print(f"soak: {SECS:.0f} s at {RATE:.0f} messages/s over {CONVS} conversations, "
+              f"{LAT} ms tracking latency; a sample every {SAMPLE:.0f} s")
+        print(f"{'t (s)':>7} {'RSS MB':>8} {'peak MB':>8} {'fds':>5} {'threads':>8} "
+              f"{'processed':>10} {'sent':>8} {'pending':>8}")
+        next_at = start
+        while True:
+            now = time.time()
+            if now >= next_at:
+                st = loopback.proc_status(lb.pb.pid)
+                row = (now - start, st["rss"], st["hwm"], st["fds"], st["threads"],
+                       metric(lb.port, "parcelbot_events_processed_total"),
+                       metric(lb.port, "parcelbot_outbox_sent_total"),
+                       metric(lb.port, "parcelbot_inbox_pending"))
+                rows.append(row)
+                print(f"{row[0]:7.0f} {row[1]:8.1f} {row[2]:8.1f} {row[3]:5d} {row[4]:8d} "
+                      f"{row[5]:10.0f} {row[6]:8.0f} {row[7]:8.0f}", flush=True)
+                next_at += SAMPLE
+            if now - start >= SECS:
+                break
+            if lb.pb.poll() is not None:
+                sys.exit("soak: parcelbot serve exited during the run")
+            time.sleep(min(1.0, max(0.05, next_at - time.time())))
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        # Let the queue drain, then one last sample.
+        for _ in range(600):
+            if metric(lb.port, "parcelbot_inbox_pending") == 0 and \
+                    metric(lb.port, "parcelbot_outbox_due") == 0:
+                break
+            time.sleep(0.5)
+        st = loopback.proc_status(lb.pb.pid)
+        end = (time.time() - start, st["rss"], st["hwm"], st["fds"], st["threads"],
+               metric(lb.port, "parcelbot_events_processed_total"),
+               metric(lb.port, "parcelbot_outbox_sent_total"),
+               metric(lb.port, "parcelbot_inbox_pending"))
+        base = next((r for r in rows if r[0] >= WARMUP), rows[-1])
+        grew = end[1] - base[1]
+        print(f"\nsoak summary ({end[0]:.0f} s):")
+        print(f"  RSS          {base[1]:.1f} MB at {base[0]:.0f} s (after warm-up), "
+              f"{end[1]:.1f} MB at the end ({grew:+.1f} MB), peak {end[2]:.1f} MB; "
+              f"first sample {rows[0][1]:.1f} MB")
+        print(f"  descriptors  {base[3]} after warm-up, {end[3]} at the end, "
+              f"max {max(r[3] for r in rows + [end])}")
+        print(f"  threads      {base[4]} after warm-up, {end[4]} at the end")
+        print(f"  throughput   {stats['sent']} webhooks ({stats['commands']} agent commands) "
+              f"in {SECS:.0f} s = {stats['sent'] / SECS:.1f}/s offered; {end[5]:.0f} events "
+              f"processed, {end[6]:.0f} chat actions sent; {stats['refused']} refused; "
+              f"{end[7]:.0f} left pending")
+        bad = []
+        if grew > max(8.0, 0.2 * base[1]):
+            bad.append(f"RSS grew {grew:.1f} MB")
+        if end[3] > base[3] + 8:
+            bad.append(f"descriptors grew from {base[3]} to {end[3]}")
+        if stats["refused"]:
+            bad.append(f"{stats['refused']} webhooks refused")
+        if end[7] != 0:
+            bad.append(f"{end[7]:.0f} events left pending")
+        if bad:
+            print("soak: FAILED: " + "; ".join(bad))
+            sys.exit(1)
+        print("soak: ok (memory and descriptors flat, nothing refused or left)")
+    finally:
+        lb.stop()
+
+
+if __name__ == "__main__":
+    main()
