@@ -279,6 +279,24 @@ print(d['acked'], d['gave_up'], 'refused' if d['refused'] > 0 else 'never refuse
 	is "$(sqlite3 "$DDB" "select count(*) from inbox where processed_at is null or error is not null")" 0 \
 		"and each processed without error"
 	is "$(sqlite3 "$DDB" "select count(*) from outbox where sent_at is null")" 0 "the outbox is empty"
+	# Now the disk fills while a batch is in flight: its lookups are slow,
+	# so the messages are stored, and the batch's commit meets a full disk.
+	fault '{"route": "kuaidi100.query", "latency_ms": 2500, "times": 3}'
+	python3 tests/e2e/hooks.py "$SBX" "$T_TMP/port" "$SECRET" 150 3 1 --deadline 30 \
+		--text '我的快递731000000{c:05d}三天没更新了' >"$T_TMP/hooks3"
+	dd if=/dev/zero of="$MNT/fill" bs=64k 2>/dev/null
+	for _ in $(seq 150); do
+		grep -q 'inbox.process_failed' "$T_TMP/serve.log" && break
+		sleep 0.1
+	done
+	grep -q 'inbox.process_failed.*disk is full' "$T_TMP/serve.log"
+	ok $? "disk full mid-batch: the batch is rolled back, and says why"
+	rm -f "$MNT/fill"
+	okd=0
+	for c in 150 151 152; do wait_for $c notes 1 30 || okd=1; done
+	is "$okd" 0 "the batch is drafted once space is back"
+	sleep 2
+	is "$(count 150 notes)$(count 151 notes)$(count 152 notes)" 111 "each once"
 	sqlite3 "$DDB" "pragma integrity_check" >"$T_TMP/integrity"
 	is "$(cat "$T_TMP/integrity")" ok "the database is intact"
 	kill -TERM "$PB"
