@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "parcelbot/channel.h"
+#include "parcelbot/digest.h"
 
 #define MAX_ROUTES 96
 #define MAX_ANSWER ((size_t)64 << 20)
@@ -111,7 +111,7 @@ bool pb_srv_bearer_ok(const pb_srv_req *rq, const char *token)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	return pb_chan_secret_eq(h, token);
+	return pb_secret_equal(h, strlen(h), token, strlen(token));
 }
 
 /* --- responses ------------------------------------------------------ */
