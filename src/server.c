@@ -79,6 +79,8 @@ struct pb_server {
 typedef struct conn_ctx {
 	pb_buf body;
 	bool too_big;
+	bool nul_in_path; /* "%00" in the path: libmicrohttpd's decoded copy ends there */
+	bool started;     /* on_request has seen the headers */
 	struct timespec t0;
 } conn_ctx;
 
@@ -355,7 +357,8 @@ static bool match(const char *pattern, const char *path, char *buf, size_t bufn,
 	return true;
 }
 
-/* Refuses "..", "." segments and NUL bytes hidden behind escapes. */
+/* Refuses "..", "." segments and backslashes (an escaped NUL is caught by
+ * on_uri). */
 static bool path_safe(const char *path)
 {
 	const char *seg = path;
@@ -406,7 +409,7 @@ static enum MHD_Result dispatch(pb_server *s, struct MHD_Connection *c, const ch
 	if (ctx->too_big) {
 		pb_srv_error(&rs, 413, "too_large", "the request body is larger than %zu bytes",
 			     s->max_body);
-	} else if (!path_safe(path)) {
+	} else if (ctx->nul_in_path || !path_safe(path)) {
 		pb_srv_error(&rs, 400, "bad_path", "the path is not allowed");
 	} else {
 		for (i = 0; i < s->n_routes; i++) {
@@ -530,6 +533,34 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+static conn_ctx *new_ctx(pb_server *s)
+{
+	conn_ctx *ctx = calloc(1, sizeof *ctx);
+
+	if (!ctx)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
+	pb_buf_init(&ctx->body, s->max_body);
+	return ctx;
+}
+
+/* Called with the request line's URI as sent, before libmicrohttpd decodes
+ * it: the one place an escaped NUL in the path can be seen ("/a.js%00.txt"
+ * would otherwise reach the routes as "/a.js"). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	conn_ctx *ctx = new_ctx(cls);
+	const char *p;
+
+	(void)c;
+	if (!ctx)
+		return NULL;
+	for (p = uri; *p && *p != '?'; p++)
+		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+			ctx->nul_in_path = true;
+	return ctx;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -539,13 +570,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const char *cl;
 
 	(void)version;
-	if (!ctx) {
-		ctx = calloc(1, sizeof *ctx);
-		if (!ctx)
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
-		pb_buf_init(&ctx->body, s->max_body);
-		*con_cls = ctx;
+	if (!ctx && !(*con_cls = ctx = new_ctx(s)))
+		return MHD_NO;
+	if (!ctx->started) {
+		ctx->started = true;
 		/* Refuse an announced oversized body before reading any of it. */
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > s->max_body) {
@@ -705,7 +733,8 @@ pb_err pb_server_start(pb_server *s, pb_errbuf *eb)
 		s->d = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-			on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+			on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+			MHD_OPTION_CONNECTION_TIMEOUT,
 			s->timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->max_conn,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			s->header_memory, MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY,
@@ -714,6 +743,7 @@ pb_err pb_server_start(pb_server *s, pb_errbuf *eb)
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
 					fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 					MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+					MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 					MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
 					MHD_OPTION_CONNECTION_LIMIT, s->max_conn,
 					MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip,
