@@ -6,10 +6,11 @@
  * code: it is maintained, tested and will also give the HMAC-SHA256 that
  * Shopee's API needs.
  *
- * Every check of a secret that arrives from outside (the API's bearer
- * token, a webhook secret, a push signature, the console's CSRF token, a
- * password hash) goes through pb_secret_equal, so that how long an answer
- * takes tells an attacker nothing about how much of a guess was right.
+ * Every check parcelbot makes of a secret that arrives from outside (the
+ * API's bearer token, a webhook secret, a push signature, the console's
+ * CSRF token, a password hash) goes through pb_secret_equal, so that how
+ * long an answer takes tells an attacker nothing about how much of a guess
+ * was right.
  */
 #ifndef PARCELBOT_DIGEST_H
 #define PARCELBOT_DIGEST_H
