@@ -7,7 +7,7 @@ set -eu
 
 PKGS="pkg-config make gcc libcurl4-openssl-dev libcjson-dev libpcre2-dev libyaml-dev
 libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libcrypt-dev libssl-dev python3
-ca-certificates curl"
+ca-certificates curl openssl"
 PKGS="$PKGS $*"
 
 missing=""

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parcelbot/digest.h"
+
 static void hex(const unsigned char *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -59,13 +61,6 @@ out:
 	return err;
 }
 
-bool pb_auth_equal(const char *a, const char *b)
-{
-	size_t n = strlen(a);
-
-	return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
-}
-
 bool pb_auth_verify(const char *password, const char *hash)
 {
 	struct crypt_data *cd;
@@ -79,7 +74,7 @@ bool pb_auth_verify(const char *password, const char *hash)
 		return false;
 	h = crypt_r(password, hash, cd);
 	if (h && h[0] != '*')
-		ok = pb_auth_equal(h, hash);
+		ok = pb_secret_equal(h, strlen(h), hash, strlen(hash));
 	OPENSSL_cleanse(cd, sizeof *cd);
 	free(cd);
 	return ok;

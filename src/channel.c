@@ -159,20 +159,3 @@ bool pb_chan_parse_command(const char *text, const char **cmd, const char **arg,
 	*arg_len = (size_t)(e - a);
 	return true;
 }
-
-bool pb_chan_secret_eq(const char *a, const char *b)
-{
-	size_t la, lb, i;
-	unsigned char d;
-
-	if (!a || !b)
-		return false;
-	la = strlen(a);
-	lb = strlen(b);
-	/* Every byte of a is compared against some byte of b, whatever the
-	 * lengths, and the result is read only at the end. */
-	d = (unsigned char)(la != lb);
-	for (i = 0; i < la; i++)
-		d |= (unsigned char)(a[i] ^ (lb ? b[i % lb] : 0));
-	return lb > 0 && d == 0;
-}

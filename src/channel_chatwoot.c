@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "parcelbot/digest.h"
 #include "parcelbot/http.h"
 #include "parcelbot/time.h"
 #include "parcelbot/utf8.h"
@@ -153,7 +154,8 @@ static pb_err cw_webhook(pb_channel *ch, const pb_chan_webhook *req, pb_chan_eve
 	char *s = NULL, *argz = NULL;
 	pb_err err = PB_OK;
 
-	if (!pb_chan_secret_eq(req->secret, c->secret)) {
+	if (!req->secret ||
+	    !pb_secret_equal(req->secret, strlen(req->secret), c->secret, strlen(c->secret))) {
 		*status = 401;
 		return pb_errf(eb, PB_EAUTH, "chatwoot webhook: wrong secret in the URL");
 	}

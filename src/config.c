@@ -51,6 +51,7 @@ pb_err pb_config_init(pb_config *c)
 		return PB_ENOMEM;
 	c->server.max_body = 1u << 20;
 	c->server.max_connections = 256;
+	c->server.max_connections_per_ip = 64;
 	c->server.connection_timeout_s = 30;
 	c->server.threads = 4;
 	c->pipeline.workers = 2;
@@ -467,8 +468,8 @@ bool pb_config_listen_ok(const char *s)
 static void load_server(loader *L, const pb_ynode *sec)
 {
 	static const char *const keys[] = {"listen", "api_token", "api_token_file", "public_url",
-					   "max_body", "max_connections", "connection_timeout",
-					   "threads", "tls", NULL};
+					   "max_body", "max_connections", "max_connections_per_ip",
+					   "connection_timeout", "threads", "tls", NULL};
 	static const char *const tls_keys[] = {"cert_file", "key_file", NULL};
 	pb_server_config *s = &L->c->server;
 	const pb_ynode *n;
@@ -490,6 +491,8 @@ static void load_server(loader *L, const pb_ynode *sec)
 	size_at(L, sec, "max_body", 1024, 64ull << 20, &s->max_body);
 	if (int_at(L, sec, "max_connections", 1, 100000, &d))
 		s->max_connections = (unsigned)d;
+	if (int_at(L, sec, "max_connections_per_ip", 0, 100000, &d))
+		s->max_connections_per_ip = (unsigned)d;
 	if (duration_at(L, sec, "connection_timeout", 1000, 3600000, &ms))
 		s->connection_timeout_s = (long)(ms / 1000);
 	if (int_at(L, sec, "threads", 1, 256, &d))
@@ -868,6 +871,7 @@ static bool add_daemon_sections(cJSON *j, const pb_config *c)
 	add_str(o, "public_url", s->public_url);
 	cJSON_AddNumberToObject(o, "max_body", (double)s->max_body);
 	cJSON_AddNumberToObject(o, "max_connections", s->max_connections);
+	cJSON_AddNumberToObject(o, "max_connections_per_ip", s->max_connections_per_ip);
 	cJSON_AddNumberToObject(o, "connection_timeout_s", (double)s->connection_timeout_s);
 	cJSON_AddNumberToObject(o, "threads", s->threads);
 	cJSON_AddBoolToObject(o, "tls", s->tls_cert_file != NULL);

@@ -15,6 +15,7 @@
 
 #include "console_files.h"
 #include "parcelbot/auth.h"
+#include "parcelbot/digest.h"
 #include "parcelbot/policy.h"
 #include "parcelbot/utf8.h"
 #include "serve_internal.h"
@@ -140,7 +141,7 @@ bool pb_console_csrf_ok(const pb_srv_req *rq, const pb_store_session *se)
 {
 	const char *h = pb_srv_header(rq, "X-CSRF-Token");
 
-	return h && pb_auth_equal(h, se->csrf);
+	return h && pb_secret_equal(h, strlen(h), se->csrf, strlen(se->csrf));
 }
 
 static void set_cookie(const pb_srv_req *rq, pb_srv_resp *rs, const char *tok, int64_t ttl)

@@ -1,6 +1,7 @@
 /*
  * Digests over OpenSSL's one-shot interfaces (see digest.h). EVP_Digest and
- * HMAC keep no state between calls, so this is safe from any thread.
+ * HMAC keep no state between calls, so this is safe from any thread. Also
+ * the constant-time comparison of secrets.
  */
 #include "parcelbot/digest.h"
 
@@ -63,4 +64,22 @@ pb_err pb_hmac_sha256_hex(const void *key, size_t key_len, const void *data, siz
 	}
 	out[2 * len] = '\0';
 	return PB_OK;
+}
+
+bool pb_secret_equal(const void *given, size_t n_given, const void *expected, size_t n_expected)
+{
+	/* volatile: every byte is read, whatever the compiler makes of the loop. */
+	const volatile unsigned char *a = given, *b = expected;
+	unsigned d;
+	size_t i;
+
+	if (!given || !expected || !n_given || !n_expected)
+		return false;
+	d = n_given != n_expected;
+	/* The index into expected depends on the lengths alone. */
+	for (i = 0; i < n_given; i++)
+		d |= (unsigned)(a[i] ^ b[i < n_expected ? i : 0]);
+	/* d is 0..255: d - 1 wraps to all ones only when d is 0. A plain
+	 * d == 0 may be compiled into a jump on secret data. */
+	return (bool)(((d - 1) >> 8) & 1);
 }

@@ -64,6 +64,9 @@ void pb_http_opts_init(pb_http_opts *o)
 	o->backoff_max_ms = 30000;
 	o->max_body = PB_HTTP_DEFAULT_MAX_BODY;
 	o->max_parallel = 16;
+	o->ca_file = getenv("PARCELBOT_CA_FILE");
+	if (o->ca_file && !*o->ca_file)
+		o->ca_file = NULL;
 }
 
 static long long now_ms(void)

@@ -22,19 +22,6 @@ void pb_push_release(pb_push *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Equal strings, in time that depends only on the expected length. */
-static bool same(const char *want, const char *got)
-{
-	size_t n = strlen(want), i;
-	unsigned char d = 0;
-
-	if (!got || strlen(got) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		d |= (unsigned char)(want[i] ^ got[i]);
-	return d == 0;
-}
-
 static pb_err set_ids(pb_trace *t, const char *carrier, const char *number)
 {
 	free(t->carrier);
@@ -68,7 +55,7 @@ pb_err pb_push_k100(const pb_kb *kb, const char *param, const char *sign, const 
 	free(buf);
 	if (err)
 		return pb_errf(eb, err, "cannot compute the signature");
-	if (!same(want, sign))
+	if (!pb_secret_equal(sign, strlen(sign), want, strlen(want)))
 		return pb_errf(eb, PB_EAUTH, "the Kuaidi100 push's signature is wrong");
 
 	if (!(root = pb_track_parse_json(param, strlen(param))) || !cJSON_IsObject(root)) {
@@ -137,7 +124,7 @@ pb_err pb_push_17track(const pb_kb *kb, const char *body, size_t len, const char
 	free(buf);
 	if (err)
 		return pb_errf(eb, err, "cannot compute the signature");
-	if (!same(want, sign))
+	if (!pb_secret_equal(sign, strlen(sign), want, strlen(want)))
 		return pb_errf(eb, PB_EAUTH, "the 17TRACK webhook's signature is wrong");
 
 	if (!(root = pb_track_parse_json(body, len)) || !cJSON_IsObject(root)) {

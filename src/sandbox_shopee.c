@@ -270,7 +270,7 @@ static bool authorised(sbx_shopee *s, const pb_sbx_req *rq, pb_sbx_resp *rs, boo
 			 rq->path, t);
 	if (pb_hmac_sha256_hex(PB_SANDBOX_SHOPEE_PARTNER_KEY, strlen(PB_SANDBOX_SHOPEE_PARTNER_KEY),
 			       base, strlen(base), want) ||
-	    !pb_chan_secret_eq(sign, want)) {
+	    !pb_secret_equal(sign, strlen(sign), want, strlen(want))) {
 		envelope(s, rs, 403, "error_sign", "Wrong sign.", NULL);
 		return false;
 	}

@@ -1240,6 +1240,13 @@ static void observe(void *ud, const char *route, const char *method, int status,
 		pb_logf(d->log, PB_LOG_WARN, "http.error", "%s %s answered %d", method, route, status);
 }
 
+static double gauge_slow_cut(void *ud)
+{
+	pb_daemon *d = ud;
+
+	return d->srv ? (double)pb_server_cut_count(d->srv) : 0;
+}
+
 static double gauge_inbox(void *ud)
 {
 	pb_daemon *d = ud;
@@ -1317,6 +1324,10 @@ static void metrics_setup(pb_daemon *d)
 			 gauge_inbox, d);
 	pb_metrics_gauge(m, "parcelbot_outbox_due", "Outbox actions due and not yet confirmed",
 			 NULL, gauge_outbox, d);
+	pb_metrics_gauge(m, "parcelbot_http_slow_requests_cut",
+			 "Connections shut down since the start because a request had not arrived "
+			 "whole within server.connection_timeout (trickling or idle)",
+			 NULL, gauge_slow_cut, d);
 }
 
 /* ---- start and stop ---- */
@@ -1493,6 +1504,7 @@ pb_err pb_daemon_start(const pb_daemon_opts *o, pb_daemon **out, pb_errbuf *eb)
 		so.max_connections = cfg->server.max_connections;
 	if (cfg->server.connection_timeout_s > 0)
 		so.connection_timeout_s = (unsigned)cfg->server.connection_timeout_s;
+	so.per_ip_connections = cfg->server.max_connections_per_ip;
 	if (cfg->server.tls_cert_file && cfg->server.tls_key_file) {
 		if (!(cert = slurp(cfg->server.tls_cert_file, eb)) ||
 		    !(key = slurp(cfg->server.tls_key_file, eb))) {

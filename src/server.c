@@ -3,6 +3,13 @@
  * connection, a small router, and the limits and headers every route
  * shares. Bodies are gathered into a capped buffer before the handler
  * runs, so a handler always sees the whole request or none of it.
+ *
+ * libmicrohttpd's connection timeout counts idle time only: a client that
+ * sends one header byte a second is never idle and would hold its thread
+ * for hours. So a watchdog thread also gives every request a deadline: it
+ * must have arrived whole (headers and body, or the TLS handshake and
+ * them) within the same timeout of its first byte, or of the previous
+ * response on that connection; past it the socket is shut down.
  */
 #include "parcelbot/server.h"
 
@@ -23,10 +30,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "parcelbot/channel.h"
+#include "parcelbot/digest.h"
 
 #define MAX_ROUTES 96
 #define MAX_ANSWER ((size_t)64 << 20)
+/* How often the watchdog looks for requests past their deadline. */
+#define WATCH_TICK_MS 250
+
+/* One open connection, as the watchdog sees it. */
+typedef struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	struct timespec since; /* when the request now arriving began */
+	bool reading;          /* false while a handler or a response runs */
+	bool cut;
+} conn_watch;
 
 typedef struct route {
 	const char *method;
@@ -48,12 +66,21 @@ struct pb_server {
 	pb_srv_observer observe;
 	void *observe_ud;
 	atomic_bool stopping;
+	/* The request deadline (see the top of this file). */
+	pthread_mutex_t watch_mu;
+	pthread_cond_t watch_cv;
+	conn_watch *watched;
+	pthread_t watchdog;
+	bool watchdog_running;
+	atomic_ulong cut;
 };
 
 /* Per request. */
 typedef struct conn_ctx {
 	pb_buf body;
 	bool too_big;
+	bool nul_in_path; /* "%00" in the path: libmicrohttpd's decoded copy ends there */
+	bool started;     /* on_request has seen the headers */
 	struct timespec t0;
 } conn_ctx;
 
@@ -111,7 +138,7 @@ bool pb_srv_bearer_ok(const pb_srv_req *rq, const char *token)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	return pb_chan_secret_eq(h, token);
+	return pb_secret_equal(h, strlen(h), token, strlen(token));
 }
 
 /* --- responses ------------------------------------------------------ */
@@ -330,7 +357,8 @@ static bool match(const char *pattern, const char *path, char *buf, size_t bufn,
 	return true;
 }
 
-/* Refuses "..", "." segments and NUL bytes hidden behind escapes. */
+/* Refuses "..", "." segments and backslashes (an escaped NUL is caught by
+ * on_uri). */
 static bool path_safe(const char *path)
 {
 	const char *seg = path;
@@ -381,7 +409,7 @@ static enum MHD_Result dispatch(pb_server *s, struct MHD_Connection *c, const ch
 	if (ctx->too_big) {
 		pb_srv_error(&rs, 413, "too_large", "the request body is larger than %zu bytes",
 			     s->max_body);
-	} else if (!path_safe(path)) {
+	} else if (ctx->nul_in_path || !path_safe(path)) {
 		pb_srv_error(&rs, 400, "bad_path", "the path is not allowed");
 	} else {
 		for (i = 0; i < s->n_routes; i++) {
@@ -416,6 +444,123 @@ static enum MHD_Result dispatch(pb_server *s, struct MHD_Connection *c, const ch
 	return ret;
 }
 
+/* --- the request deadline ---------------------------------------- */
+
+static void watch_reading(pb_server *s, struct MHD_Connection *c, bool reading)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	conn_watch *w = ci ? ci->socket_context : NULL;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->watch_mu);
+	w->reading = reading;
+	if (reading)
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+	pthread_mutex_unlock(&s->watch_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	pb_server *s = cls;
+	conn_watch *w;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci || !(w = calloc(1, sizeof *w)))
+			return; /* unwatched: libmicrohttpd's idle timeout still applies */
+		w->fd = ci->connect_fd;
+		w->reading = true;
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+		pthread_mutex_lock(&s->watch_mu);
+		w->next = s->watched;
+		if (w->next)
+			w->next->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->watch_mu);
+		*socket_context = w;
+		return;
+	}
+	/* Closed: libmicrohttpd closes the socket after this returns, so the
+	 * watchdog, holding the same lock, never touches a reused fd. */
+	if (!(w = *socket_context))
+		return;
+	pthread_mutex_lock(&s->watch_mu);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watched = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->watch_mu);
+	free(w);
+	*socket_context = NULL;
+}
+
+static void *watchdog(void *arg)
+{
+	pb_server *s = arg;
+	struct timespec now, until;
+	long long limit_ms = (long long)s->timeout_s * 1000, ms;
+	conn_watch *w;
+
+	pthread_mutex_lock(&s->watch_mu);
+	while (!atomic_load(&s->stopping)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (w = s->watched; w; w = w->next) {
+			ms = (long long)(now.tv_sec - w->since.tv_sec) * 1000 +
+			     (now.tv_nsec - w->since.tv_nsec) / 1000000;
+			if (!w->reading || w->cut || ms < limit_ms)
+				continue;
+			/* The connection's thread sees the end of its stream and
+			 * closes the connection itself. */
+			shutdown(w->fd, SHUT_RDWR);
+			w->cut = true;
+			atomic_fetch_add(&s->cut, 1);
+		}
+		until = now;
+		until.tv_nsec += WATCH_TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->watch_cv, &s->watch_mu, &until);
+	}
+	pthread_mutex_unlock(&s->watch_mu);
+	return NULL;
+}
+
+static conn_ctx *new_ctx(pb_server *s)
+{
+	conn_ctx *ctx = calloc(1, sizeof *ctx);
+
+	if (!ctx)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
+	pb_buf_init(&ctx->body, s->max_body);
+	return ctx;
+}
+
+/* Called with the request line's URI as sent, before libmicrohttpd decodes
+ * it: the one place an escaped NUL in the path can be seen ("/a.js%00.txt"
+ * would otherwise reach the routes as "/a.js"). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	conn_ctx *ctx = new_ctx(cls);
+	const char *p;
+
+	(void)c;
+	if (!ctx)
+		return NULL;
+	for (p = uri; *p && *p != '?'; p++)
+		if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+			ctx->nul_in_path = true;
+	return ctx;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -425,13 +570,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const char *cl;
 
 	(void)version;
-	if (!ctx) {
-		ctx = calloc(1, sizeof *ctx);
-		if (!ctx)
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
-		pb_buf_init(&ctx->body, s->max_body);
-		*con_cls = ctx;
+	if (!ctx && !(*con_cls = ctx = new_ctx(s)))
+		return MHD_NO;
+	if (!ctx->started) {
+		ctx->started = true;
 		/* Refuse an announced oversized body before reading any of it. */
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > s->max_body) {
@@ -448,6 +590,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	watch_reading(s, c, false);
 	return dispatch(s, c, url, method, ctx);
 }
 
@@ -456,9 +599,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	conn_ctx *ctx = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	/* The next request on this connection starts its deadline now. */
+	watch_reading(cls, c, true);
 	if (ctx) {
 		pb_buf_release(&ctx->body);
 		free(ctx);
@@ -476,11 +619,17 @@ static char *dup_or_null(const char *s)
 pb_err pb_server_new(const pb_srv_opts *o, pb_server **out, pb_errbuf *eb)
 {
 	pb_server *s = calloc(1, sizeof *s);
+	pthread_condattr_t ca;
 
 	if (!s)
 		return pb_errf(eb, PB_ENOMEM, "out of memory");
+	pthread_mutex_init(&s->watch_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->watch_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	if (!o->tls_cert_pem != !o->tls_key_pem) {
-		free(s);
+		pb_server_stop(s);
 		return pb_errf(eb, PB_EINVAL, "TLS needs both a certificate and a key");
 	}
 	s->listen = dup_or_null(o->listen ? o->listen : "127.0.0.1:8080");
@@ -583,7 +732,9 @@ pb_err pb_server_start(pb_server *s, pb_errbuf *eb)
 		flags |= MHD_USE_TLS;
 		s->d = MHD_start_daemon(
 			flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+			on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+			MHD_OPTION_CONNECTION_TIMEOUT,
 			s->timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->max_conn,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			s->header_memory, MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY,
@@ -591,6 +742,8 @@ pb_err pb_server_start(pb_server *s, pb_errbuf *eb)
 	} else {
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
 					fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+					MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+					MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 					MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
 					MHD_OPTION_CONNECTION_LIMIT, s->max_conn,
 					MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip,
@@ -601,7 +754,18 @@ pb_err pb_server_start(pb_server *s, pb_errbuf *eb)
 		close(fd);
 		return pb_errf(eb, PB_EIO, "the HTTP server failed to start on %s", s->listen);
 	}
+	if (pthread_create(&s->watchdog, NULL, watchdog, s)) {
+		MHD_stop_daemon(s->d);
+		s->d = NULL;
+		return pb_errf(eb, PB_EIO, "cannot start the connection watchdog");
+	}
+	s->watchdog_running = true;
 	return PB_OK;
+}
+
+unsigned long pb_server_cut_count(const pb_server *s)
+{
+	return atomic_load(&((pb_server *)s)->cut);
 }
 
 unsigned short pb_server_port(const pb_server *s)
@@ -619,8 +783,17 @@ void pb_server_stop(pb_server *s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, true);
+	if (s->watchdog_running) {
+		pthread_mutex_lock(&s->watch_mu);
+		pthread_cond_broadcast(&s->watch_cv);
+		pthread_mutex_unlock(&s->watch_mu);
+		pthread_join(s->watchdog, NULL);
+	}
 	if (s->d)
 		MHD_stop_daemon(s->d);
+	/* Every connection was announced closed by now; nothing is left. */
+	pthread_cond_destroy(&s->watch_cv);
+	pthread_mutex_destroy(&s->watch_mu);
 	free(s->listen);
 	if (s->key) {
 		explicit_bzero(s->key, strlen(s->key));

@@ -22,14 +22,11 @@
 pb_err pb_auth_hash(const char *password, char *out, size_t n, pb_errbuf *eb);
 /* True when password matches hash (a crypt(3) string); the comparison
  * takes the same time wherever the strings differ. False for a NULL or
- * unusable hash. */
+ * unusable hash. The hashes are compared with pb_secret_equal (digest.h). */
 bool pb_auth_verify(const char *password, const char *hash);
 /* 32 random bytes as 64 hex digits. */
 pb_err pb_auth_token(char out[PB_AUTH_HEX], pb_errbuf *eb);
 /* The SHA-256 of s as 64 hex digits. */
 void pb_auth_sha256_hex(const char *s, char out[PB_AUTH_HEX]);
-/* Constant-time equality of two NUL-terminated strings (the lengths may
- * leak, the contents do not). */
-bool pb_auth_equal(const char *a, const char *b);
 
 #endif

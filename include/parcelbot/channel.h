@@ -165,7 +165,4 @@ void pb_channel_free(pb_channel *ch);
 bool pb_chan_parse_command(const char *text, const char **cmd, const char **arg,
 			   size_t *arg_len);
 
-/* Compares two secrets in time that depends only on their lengths. */
-bool pb_chan_secret_eq(const char *a, const char *b);
-
 #endif

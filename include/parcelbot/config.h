@@ -23,6 +23,7 @@
  *     public_url: https://...   # how agents reach parcelbot, for links
  *     max_body: 1MiB
  *     max_connections: 256
+ *     max_connections_per_ip: 64
  *     connection_timeout: 30s
  *     threads: 4
  *     tls: {cert_file: ..., key_file: ...}
@@ -72,6 +73,7 @@ typedef struct pb_server_config {
 	char *tls_cert_file, *tls_key_file; /* both or neither */
 	size_t max_body;          /* largest request body */
 	unsigned max_connections;
+	unsigned max_connections_per_ip; /* 0: no limit */
 	long connection_timeout_s;
 	unsigned threads;
 } pb_server_config;

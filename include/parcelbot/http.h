@@ -6,8 +6,9 @@
  *  - connect and total timeouts on every attempt;
  *  - a cap on the response body, enforced while it arrives: a transfer that
  *    would go past it is aborted with PB_ETOOBIG and nothing more is kept;
- *  - TLS verification always on (a test CA bundle may be named, nothing
- *    turns verification off), redirects never followed, http and https only;
+ *  - TLS verification always on, certificate and host name (another CA
+ *    bundle may be named, nothing turns verification off), redirects never
+ *    followed, http and https only;
  *  - retries with exponential backoff and jitter on connection failures,
  *    timeouts, 408, 429 and 5xx answers, honouring Retry-After (seconds or
  *    an HTTP date) up to a maximum wait; a request waiting to retry does not
@@ -41,13 +42,16 @@ typedef struct pb_http_opts {
 	long backoff_max_ms;     /* longest single wait, Retry-After included; default 30000 */
 	size_t max_body;         /* largest response body kept; default 8 MiB */
 	unsigned max_parallel;   /* transfers in flight per batch; default 16 */
-	const char *ca_file;     /* tests only: trust this CA bundle instead of the system's */
+	const char *ca_file;     /* trust the CAs in this PEM file instead of the
+				  * system's; default $PARCELBOT_CA_FILE, else
+				  * the system's */
 	const char *user_agent;  /* default "parcelbot/VERSION" */
 } pb_http_opts;
 
 #define PB_HTTP_DEFAULT_MAX_BODY ((size_t)8 << 20)
 
-/* Fills o with the defaults above. */
+/* Fills o with the defaults above. PARCELBOT_CA_FILE, when set, names the
+ * CA bundle: a test CA, or a company CA in front of the internet. */
 void pb_http_opts_init(pb_http_opts *o);
 
 /* Creates a client. The strings in o are copied. On success *out owns a new

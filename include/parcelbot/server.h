@@ -9,7 +9,8 @@
  *  - a cap on request bodies (413, checked against Content-Length before
  *    anything is read and again while it arrives), on header memory per
  *    connection, on connections in all and per client address, and a
- *    timeout for idle or slow connections;
+ *    timeout for idle connections that is also the most a request may
+ *    take to arrive, however steadily it trickles in (slowloris);
  *  - paths that try to climb out (".." segments, NUL bytes) refused with
  *    400 before any route sees them;
  *  - security headers on every response (nosniff, no framing, no referrer,
@@ -40,7 +41,8 @@ typedef struct pb_srv_opts {
 	size_t max_body;             /* default 1 MiB */
 	unsigned max_connections;    /* default 256 */
 	unsigned per_ip_connections; /* default 64; 0: no limit */
-	unsigned connection_timeout_s; /* idle or slow connections; default 30 */
+	unsigned connection_timeout_s; /* idle connections, and the longest a
+					* request may take to arrive; default 30 */
 	size_t header_memory;        /* per connection, for the request line and
 				      * headers; default 32 KiB */
 	const char *tls_cert_pem;    /* PEM text of certificate and key, both or
@@ -127,6 +129,9 @@ void pb_server_observe(pb_server *s, pb_srv_observer fn, void *ud);
 pb_err pb_server_start(pb_server *s, pb_errbuf *eb);
 /* The port bound, after start. */
 unsigned short pb_server_port(const pb_server *s);
+/* Connections shut down so far because a request took longer than the
+ * connection timeout to arrive. */
+unsigned long pb_server_cut_count(const pb_server *s);
 /* True once pb_server_stop has begun: streams should end. */
 bool pb_server_stopping(const pb_server *s);
 /* Stops accepting, lets running requests finish, closes every connection

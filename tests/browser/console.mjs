@@ -2,10 +2,12 @@
 // and the sandbox shop: BASE (the daemon), SBX (the sandbox), TOKEN (the API
 // bearer token, used only to look things up), an agent AGENT with password
 // PASSWORD, a pending draft (case 1) whose buyer message holds markup, and
-// SHOTS, where the screenshots go. Prints TAP.
+// SHOTS, where the screenshots go; KBASE, when set, is a second daemon whose
+// KB's reply texts and checklist hold markup, with the same agent and one
+// pending draft (case 1). Prints TAP.
 import { chromium } from 'playwright-core';
 
-const { BASE, SBX, TOKEN, AGENT, PASSWORD } = process.env;
+const { BASE, KBASE, SBX, TOKEN, AGENT, PASSWORD } = process.env;
 const SHOTS = process.env.SHOTS || 'docs/img';
 let n = 0, failed = 0;
 function ok(cond, name) {
@@ -128,6 +130,41 @@ try {
   ok(true, 'sign out returns to the sign-in form');
   ok(dialogs.length === 0, 'no script from a buyer ran');
   ok(cspErrors.length === 0, 'no Content Security Policy violations ' + cspErrors.join(' | '));
+
+  // --- markup in the KB's text: shown as text, never made into elements ---
+  if (KBASE) {
+    const ctx2 = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
+    const p2 = await ctx2.newPage();
+    const kbDialogs = [];
+    p2.on('dialog', (d) => { kbDialogs.push(d.message()); d.dismiss(); });
+    p2.setDefaultTimeout(20000);
+    page = p2; /* for the report below if something fails */
+    await p2.goto(KBASE + '/');
+    await p2.waitForSelector('#login-form:visible');
+    await p2.fill('input[name=name]', AGENT);
+    await p2.fill('input[name=password]', PASSWORD);
+    await p2.click('#login-form button');
+    await p2.waitForSelector('#queue-rows tr');
+    await p2.goto(`${KBASE}/#/case/1`);
+    await p2.waitForFunction(() => document.getElementById('draft-text').value.length > 0);
+    ok((await p2.inputValue('#draft-text')).includes('<img src=x onerror=alert(1)>'),
+      "a reply template's <img onerror> shows as text in the draft editor");
+    await p2.waitForFunction(() => document.querySelectorAll('#checklist li').length > 0);
+    const cl = await p2.textContent('#checklist');
+    ok(cl.includes('</b><script>alert(2)</script>') && cl.includes('<b>'),
+      "a checklist item's <b> and <script> show as text");
+    ok((await p2.locator('img[src="x"], #checklist b, #checklist script').count()) === 0,
+      'and no element is made from KB text');
+    await p2.click('#b-approve');
+    await p2.waitForFunction(() => /No draft/.test(document.getElementById('draft-meta').textContent) ||
+      /Done/.test(document.getElementById('action-msg').textContent));
+    await p2.goto(`${KBASE}/#/case/1`);
+    await p2.waitForFunction(() => /onerror/.test(document.getElementById('conv').textContent) ||
+      /No draft/.test(document.getElementById('draft-meta').textContent));
+    ok((await p2.locator('img[src="x"]').count()) === 0 && kbDialogs.length === 0,
+      'approved, the reply with KB markup still makes no element and runs nothing');
+    await ctx2.close();
+  }
 } catch (e) {
   ok(false, 'browser run: ' + e.message.split('\n')[0]);
   try {

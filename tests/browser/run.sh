@@ -6,7 +6,8 @@
 # and the daemon with the Chatwoot channel, has buyers write through the
 # fake Chatwoot, and drives the console in headless Chromium. Saves
 # screenshots of the queue, the case page and the status board under
-# docs/img/.
+# docs/img/. A second daemon runs with a copy of the KB whose reply texts
+# and checklist carry markup, to show that KB text is shown as text too.
 cd "$(dirname "$0")/../.." || exit 2
 . tests/lib.sh
 P=${PARCELBOT:-build/parcelbot}
@@ -59,8 +60,27 @@ curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: applica
 	"$BASE/api/v1/messages"
 SBX=http://127.0.0.1:$sbport
 curl -s -o /dev/null -d "{\"webhook\": \"$BASE/webhooks/chatwoot/browser-hook-1\"}" "$SBX/_sandbox/chatwoot/config"
+
+# The second daemon: markup in every reply's action sentence and in an
+# unconditional checklist item; no channel, one API message.
+cp -r kb "$T_TMP/kb-mark"
+sed -i 's#^\([[:space:]]*action: "\)#\1<img src=x onerror=alert(1)> #' "$T_TMP"/kb-mark/replies/*.yaml
+printf '  - zh: "<b>核对</b><script>alert(2)</script>"\n    en: "<b>check</b><script>alert(2)</script>"\n' \
+	>>"$T_TMP/kb-mark/replies/common.yaml"
+printf 'pw-li-1\n' | "$P" agents add li --password-stdin --db "$T_TMP/k.db" >/dev/null || exit 1
+env -u PARCELBOT_CHATWOOT_TOKEN -u PARCELBOT_CHATWOOT_WEBHOOK_SECRET -u PARCELBOT_ORDERS_URL \
+	"$P" --kb "$T_TMP/kb-mark" serve --listen 127.0.0.1:0 --db "$T_TMP/k.db" \
+	--port-file "$T_TMP/kport" 2>"$T_TMP/kserve.log" &
+PBK=$!
+trap 'kill $SB $PB $PBK 2>/dev/null; rm -rf "$T_TMP"' EXIT INT TERM
+for _ in $(seq 200); do [ -s "$T_TMP/kport" ] && break; sleep 0.05; done
+KBASE=http://127.0.0.1:$(cat "$T_TMP/kport")
+curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+	--data-binary '{"conversation":"c-k","buyer":"b-k","text":"我的快递三天没更新了","order_id":"A100","tracking_number":"YT2611200000102","carrier":"yto","message_id":"m-k"}' \
+	"$KBASE/api/v1/messages"
+
 mkdir -p docs/img
-BASE=$BASE SBX=$SBX TOKEN=$TOKEN AGENT=li PASSWORD=pw-li-1 SHOTS=docs/img node tests/browser/console.mjs
+BASE=$BASE KBASE=$KBASE SBX=$SBX TOKEN=$TOKEN AGENT=li PASSWORD=pw-li-1 SHOTS=docs/img node tests/browser/console.mjs
 rc=$?
 [ $rc -eq 0 ] || { echo "---- serve.log" >&2; tail -30 "$T_TMP/serve.log" >&2; }
 exit $rc

@@ -59,20 +59,6 @@ static void commands(void **state)
 	expect_not_cmd("/");
 }
 
-static void secrets(void **state)
-{
-	(void)state;
-	assert_true(pb_chan_secret_eq("s3cret-token", "s3cret-token"));
-	assert_false(pb_chan_secret_eq("s3cret-token", "s3cret-tokem"));
-	assert_false(pb_chan_secret_eq("s3cret-token", "s3cret-token-longer"));
-	assert_false(pb_chan_secret_eq("s3cret", "s3cret-token"));
-	assert_false(pb_chan_secret_eq("", ""));
-	assert_false(pb_chan_secret_eq("x", ""));
-	assert_false(pb_chan_secret_eq("", "x"));
-	assert_false(pb_chan_secret_eq(NULL, "x"));
-	assert_false(pb_chan_secret_eq("x", NULL));
-}
-
 static void events_and_kinds(void **state)
 {
 	pb_chan_events evs = {0};
@@ -97,7 +83,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(commands),
-		cmocka_unit_test(secrets),
 		cmocka_unit_test(events_and_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,6 +367,8 @@ static void webhook_rejected(void **state)
 	assert_int_equal(hook(ch, NULL, incoming, &evs), 401);
 	assert_int_equal(hook(ch, "", incoming, &evs), 401);
 	assert_int_equal(hook(ch, SECRET "x", incoming, &evs), 401);
+	assert_int_equal(hook(ch, "hook-secret-12", incoming, &evs), 401); /* a prefix */
+	assert_int_equal(hook(ch, "Hook-secret-123", incoming, &evs), 401);
 	assert_int_equal(evs.n, 0);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (hook(ch, SECRET, bad[i], &evs) != 400)

@@ -284,6 +284,12 @@ static void traversal_is_refused(void **state)
 	assert_int_equal(raw(f, "GET /static/./x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 400);
 	assert_int_equal(raw(f, "GET /static/a%5c..%5cb HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
 			 400);
+	/* An escaped NUL would cut the decoded path short ("app.v2.js"). */
+	assert_int_equal(raw(f, "GET /static/app.v2.js%00.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+			 400);
+	/* In the query it does not touch the path. */
+	assert_int_equal(raw(f, "GET /static/app.v2.js?q=%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+			 200);
 	/* A dot inside a name is fine. */
 	req(f, &r, "GET", "/static/app.v2.js", NULL, NULL);
 	assert_int_equal(r.status, 200);
