@@ -1276,6 +1276,12 @@ static double gauge_outbox(void *ud)
 	return n;
 }
 
+static double gauge_store_memory(void *ud)
+{
+	(void)ud;
+	return pb_store_memory_bytes();
+}
+
 static void metrics_setup(pb_daemon *d)
 {
 	static const double lat[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.4, 0.5, 1, 2.5, 5, 10};
@@ -1324,6 +1330,9 @@ static void metrics_setup(pb_daemon *d)
 			 gauge_inbox, d);
 	pb_metrics_gauge(m, "parcelbot_outbox_due", "Outbox actions due and not yet confirmed",
 			 NULL, gauge_outbox, d);
+	pb_metrics_gauge(m, "parcelbot_store_memory_bytes",
+			 "Memory the store's engine holds (SQLite page caches, statements), all "
+			 "handles together", NULL, gauge_store_memory, d);
 	pb_metrics_gauge(m, "parcelbot_http_slow_requests_cut",
 			 "Connections shut down since the start because a request had not arrived "
 			 "whole within server.connection_timeout (trickling or idle)",

@@ -2679,3 +2679,8 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.decision_counts = sq_decision_counts,
 	.first_reply_stats = sq_first_reply_stats,
 };
+
+double pb_store_memory_bytes(void)
+{
+	return (double)sqlite3_memory_used();
+}

@@ -67,6 +67,10 @@ typedef struct pb_store_opts {
 pb_err pb_store_open(const char *where, const pb_store_opts *opts, pb_store **out,
 		     pb_errbuf *eb);
 void pb_store_close(pb_store *st);
+/* Bytes the storage engine holds in memory in this process, over all
+ * handles (SQLite: page caches, statements, schemas), for /metrics and the
+ * soak test, which tell its caches filling up from a leak by it. */
+double pb_store_memory_bytes(void);
 /* "sqlite", ... */
 const char *pb_store_backend(const pb_store *st);
 /* The schema version the open database is at. */
