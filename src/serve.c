@@ -740,6 +740,10 @@ static pb_err finish_round(pb_daemon *d, pb_store *st, send_job *jobs, size_t n,
  * crash mid-send the next try knows an earlier one may have delivered),
  * carried out by up to PB_SEND_THREADS threads at once, and their outcomes
  * recorded (one transaction). Returns how many rows it took. */
+/* How long a round's claim on its actions lasts: a round that never
+ * reports back (the daemon was killed) frees them after this. */
+#define SEND_CLAIM_S 60
+
 static size_t send_round_run(pb_daemon *d, pb_store *st)
 {
 	pb_store_outbox_rows rows;
@@ -765,7 +769,7 @@ static size_t send_round_run(pb_daemon *d, pb_store *st)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		jobs[i].row = &rows.v[i];
-		if (pb_store_outbox_retry(st, rows.v[i].id, now + 60, NULL, &eb)) {
+		if (pb_store_outbox_retry(st, rows.v[i].id, now + SEND_CLAIM_S, NULL, &eb)) {
 			pb_store_rollback(st);
 			goto fail;
 		}
@@ -804,6 +808,7 @@ static void *sender_main(void *arg)
 	pb_daemon *d = arg;
 	pb_store *st = NULL;
 	pb_errbuf eb;
+	bool woken = false;
 
 	while (!stopping(d)) {
 		unsigned long seen;
@@ -812,6 +817,22 @@ static void *sender_main(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		if (!st && !(st = store_open(d, &eb))) {
 			pb_logf(d->log, PB_LOG_ERROR, "store.open_failed", "%s", eb.msg);
+		} else if (!woken) {
+			/* Actions a killed daemon had claimed are due now, not when
+			 * the claim runs out; each is checked with the channel
+			 * before it is sent again. One sender per database. */
+			size_t n = 0;
+			if (pb_store_outbox_wake(st, pb_daemon_now(), SEND_CLAIM_S, &n, &eb)) {
+				pb_logf(d->log, PB_LOG_ERROR, "outbox.wake_failed", "%s", eb.msg);
+			} else {
+				woken = true;
+				if (n)
+					pb_logf(d->log, PB_LOG_INFO, "outbox.resumed",
+						"%zu action(s) interrupted by the last stop taken "
+						"up again",
+						n);
+				continue;
+			}
 		} else if (send_round_run(d, st) == SEND_BATCH) {
 			continue; /* more are due */
 		}

@@ -578,6 +578,17 @@ pb_err pb_store_outbox_sent(pb_store *st, pb_id id, int64_t at, pb_errbuf *eb)
 	return st->ops->outbox_sent(st, id, at, eb);
 }
 
+pb_err pb_store_outbox_wake(pb_store *st, int64_t now, int64_t horizon, size_t *woken,
+			    pb_errbuf *eb)
+{
+	size_t n = 0;
+	pb_err err = st->ops->outbox_wake(st, now, horizon, &n, eb);
+
+	if (woken)
+		*woken = n;
+	return err;
+}
+
 pb_err pb_store_outbox_retry(pb_store *st, pb_id id, int64_t next_attempt_at,
 			     const char *error, pb_errbuf *eb)
 {

@@ -98,6 +98,8 @@ struct pb_store_ops {
 	pb_err (*outbox_due)(pb_store *st, int64_t now, size_t max, pb_store_outbox_rows *out,
 			     pb_errbuf *eb);
 	pb_err (*outbox_sent)(pb_store *st, pb_id id, int64_t at, pb_errbuf *eb);
+	pb_err (*outbox_wake)(pb_store *st, int64_t now, int64_t horizon, size_t *woken,
+			      pb_errbuf *eb);
 	pb_err (*outbox_retry)(pb_store *st, pb_id id, int64_t next_attempt_at, const char *error,
 			       pb_errbuf *eb);
 	pb_err (*outbox_list)(pb_store *st, pb_id case_id, pb_store_outbox_rows *out,

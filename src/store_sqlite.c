@@ -339,6 +339,7 @@ enum {
 	S_OUTBOX_RETRY,
 	S_OUTBOX_EXISTS,
 	S_OUTBOX_LIST,
+	S_OUTBOX_WAKE,
 	S_AGENT_TOUCH,
 	S_AGENT_GET,
 	S_AGENT_ADD,
@@ -507,6 +508,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2,"
 			   " last_error = coalesce(?3, last_error) WHERE id = ?1 AND sent_at IS NULL",
 	[S_OUTBOX_EXISTS] = "SELECT 1 FROM outbox WHERE id = ?1",
+	[S_OUTBOX_WAKE] = "UPDATE outbox SET next_attempt_at = ?1 WHERE sent_at IS NULL"
+			  " AND next_attempt_at > ?1 AND next_attempt_at <= ?1 + ?2",
 	[S_OUTBOX_LIST] = "SELECT " OUTBOX_COLS " WHERE (?1 = 0 OR case_id = ?1) ORDER BY id",
 	[S_AGENT_TOUCH] = "INSERT INTO agents (name, role, created_at, last_seen_at)"
 			  " VALUES (?1, coalesce(?2, 'agent'), ?3, ?3) ON CONFLICT (name) DO UPDATE"
@@ -2331,6 +2334,22 @@ static pb_err sq_outbox_retry(pb_store *st, pb_id id, int64_t next_attempt_at, c
 	return changed ? PB_OK : outbox_why(st, id, eb);
 }
 
+static pb_err sq_outbox_wake(pb_store *st, int64_t now, int64_t horizon, size_t *woken,
+			     pb_errbuf *eb)
+{
+	sq_store *q = SQ(st);
+	sqlite3_stmt *s;
+	int changed = 0;
+	pb_err err;
+
+	PREP(s, S_OUTBOX_WAKE);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, horizon);
+	err = run(q, s, "waking interrupted actions", &changed, eb);
+	*woken = err ? 0 : (size_t)changed;
+	return err;
+}
+
 static pb_err sq_outbox_list(pb_store *st, pb_id case_id, pb_store_outbox_rows *out,
 			     pb_errbuf *eb)
 {
@@ -2664,6 +2683,7 @@ const pb_store_ops pb_store_sqlite_ops = {
 	.outbox_get = sq_outbox_get,
 	.outbox_due = sq_outbox_due,
 	.outbox_sent = sq_outbox_sent,
+	.outbox_wake = sq_outbox_wake,
 	.outbox_retry = sq_outbox_retry,
 	.outbox_list = sq_outbox_list,
 	.agent_touch = sq_agent_touch,

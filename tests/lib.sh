@@ -49,6 +49,24 @@ unlike() { # unlike TEXT EXTENDED-REGEX NAME
 	else ok 0 "$3"; fi
 }
 
+# sandbox_start VAR [ARGS...]: starts `parcelbot sandbox` on a free port (or
+# the --port given in ARGS), waits for its "listening on" line, stores its
+# base URL in VAR and its pid in VAR_PID.
+sandbox_start() {
+	_var=$1
+	shift
+	_out=$(mktemp "$T_TMP/sandbox.XXXXXX")
+	"$PARCELBOT" sandbox --port 0 "$@" >"$_out" 2>>"$T_TMP/sandbox.err" &
+	eval "${_var}_PID=$!"
+	_port=""
+	for _ in $(seq 200); do
+		_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$_out")
+		[ -n "$_port" ] && break
+		sleep 0.05
+	done
+	eval "$_var=http://127.0.0.1:$_port"
+}
+
 done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ]

@@ -448,6 +448,13 @@ pb_err pb_store_outbox_sent(pb_store *st, pb_id id, int64_t at, pb_errbuf *eb);
 /* Counts a failed attempt (error may be NULL) and sets the next one. */
 pb_err pb_store_outbox_retry(pb_store *st, pb_id id, int64_t next_attempt_at,
 			     const char *error, pb_errbuf *eb);
+/* Makes unconfirmed rows due at now whose next attempt is at most
+ * now + horizon seconds away: the claims (and short waits) a daemon killed
+ * mid-send left, taken up at once by the one that starts after it rather
+ * than when the claim runs out. Rows parked for longer keep their time.
+ * *woken (may be NULL) says how many. */
+pb_err pb_store_outbox_wake(pb_store *st, int64_t now, int64_t horizon, size_t *woken,
+			    pb_errbuf *eb);
 /* A case's rows (case_id 0: all), oldest first. */
 pb_err pb_store_outbox_list(pb_store *st, pb_id case_id, pb_store_outbox_rows *out,
 			    pb_errbuf *eb);

@@ -8,16 +8,10 @@
 P=$PARCELBOT
 
 start_sandbox() { # start_sandbox NAME ARGS...: sets SB_PID and SB_PORT
-	name=$1
 	shift
-	"$P" sandbox --port 0 "$@" >"$T_TMP/$name.out" 2>"$T_TMP/$name.err" &
-	SB_PID=$!
-	SB_PORT=""
-	for _ in $(seq 100); do
-		SB_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/$name.out")
-		[ -n "$SB_PORT" ] && break
-		sleep 0.05
-	done
+	sandbox_start SBV "$@"
+	SB_PID=$SBV_PID
+	SB_PORT=${SBV##*:}
 }
 
 start_sandbox receiver

@@ -278,7 +278,8 @@ print(d['acked'], d['gave_up'], 'refused' if d['refused'] > 0 else 'never refuse
 		"$(( 5 + 20 ))" "each webhook stored once"
 	is "$(sqlite3 "$DDB" "select count(*) from inbox where processed_at is null or error is not null")" 0 \
 		"and each processed without error"
-	is "$(sqlite3 "$DDB" "select count(*) from outbox where sent_at is null")" 0 "the outbox is empty"
+	is "$(sqlite3 "$DDB" "select count(*) from outbox where sent_at is null")" 0 "the outbox is empty" ||
+		sqlite3 "$DDB" "select '#', id, kind, attempts, next_attempt_at - strftime('%s','now'), last_error from outbox where sent_at is null limit 10"
 	# Now the disk fills while a batch is in flight: its lookups are slow,
 	# so the messages are stored, and the batch's commit meets a full disk.
 	fault '{"route": "kuaidi100.query", "latency_ms": 2500, "times": 3}'
@@ -344,7 +345,8 @@ is "$(sqlite3 "$KDB" "select count(*) from inbox where external_id like 'msg:%'"
 	"each message stored once"
 is "$(sqlite3 "$KDB" "select count(*) from inbox where processed_at is null or error is not null")" 0 \
 	"and processed, without error"
-is "$(sqlite3 "$KDB" "select count(*) from outbox where sent_at is null")" 0 "the outbox is empty"
+is "$(sqlite3 "$KDB" "select count(*) from outbox where sent_at is null")" 0 "the outbox is empty" ||
+	sqlite3 "$KDB" "select '#', id, kind, attempts, next_attempt_at - strftime('%s','now'), last_error from outbox where sent_at is null limit 10"
 sleep 1
 notes=$(for c in $(seq 300 339); do
 	curl -sf "$SBX/_sandbox/chatwoot/conversations/$c"

@@ -8,16 +8,10 @@ export PARCELBOT_DB="$DB"
 export USER=tester
 unset XDG_DATA_HOME PARCELBOT_CONFIG
 
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml"
+SB=$SBX_PID
 trap 'kill $SB 2>/dev/null; rm -rf "$T_TMP"' EXIT INT TERM
-port=""
-for _ in $(seq 100); do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
+port=${SBX##*:}
 [ -n "$port" ]
 ok $? "the sandbox is listening"
 [ -z "$port" ] && { done_testing; exit 1; }

@@ -53,15 +53,9 @@ export PARCELBOT_17TRACK_TOKEN=$T17_TOKEN PARCELBOT_CHATWOOT_TOKEN=$CW_TOKEN
 export PARCELBOT_API_TOKEN=$API_TOKEN PARCELBOT_CHATWOOT_WEBHOOK_SECRET=$HOOK_SECRET
 unset PARCELBOT_CONFIG PARCELBOT_API_TOKEN_FILE PARCELBOT_CHATWOOT_URL PARCELBOT_CA_FILE \
 	PARCELBOT_KUAIDI100_KEY_FILE PARCELBOT_17TRACK_TOKEN_FILE PARCELBOT_ORDERS_URL
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
-sbport=""
-for _ in $(seq 100); do
-	sbport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$sbport" ] && break
-	sleep 0.05
-done
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml"
+SB=$SBX_PID
+sbport=${SBX##*:}
 SBX=http://127.0.0.1:$sbport
 export PARCELBOT_KUAIDI100_URL=$SBX/poll/query.do PARCELBOT_17TRACK_URL=$SBX/track/v2.2
 

@@ -19,15 +19,9 @@ wait_port() { # wait_port FILE: prints the port written to FILE
 	return 1
 }
 
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
-sbport=""
-for _ in $(seq 100); do
-	sbport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$sbport" ] && break
-	sleep 0.05
-done
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml"
+SB=$SBX_PID
+sbport=${SBX##*:}
 export PARCELBOT_KUAIDI100_URL=http://127.0.0.1:$sbport/poll/query.do
 export PARCELBOT_17TRACK_URL=http://127.0.0.1:$sbport/track/v2.2
 export PARCELBOT_KUAIDI100_CUSTOMER=sandbox-customer

@@ -10,15 +10,9 @@ SB=""
 PB=""
 trap 'kill $SB $PB 2>/dev/null; [ -n "${KEEP_LOG:-}" ] && cp "$T_TMP/serve.log" "$KEEP_LOG"; [ -n "${KEEP_LOG:-}" ] && cp "$DB" "$KEEP_LOG.db"; rm -rf "$T_TMP"' EXIT INT TERM
 
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-shopee.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
-sbport=""
-for _ in $(seq 100); do
-	sbport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$sbport" ] && break
-	sleep 0.05
-done
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-shopee.yaml"
+SB=$SBX_PID
+sbport=${SBX##*:}
 SBX=http://127.0.0.1:$sbport
 unset PARCELBOT_CONFIG PARCELBOT_API_TOKEN_FILE PARCELBOT_CHATWOOT_URL PARCELBOT_SHOPEE_URL \
 	PARCELBOT_SHOPEE_ACCESS_TOKEN

@@ -9,14 +9,9 @@ SB=""
 PB=""
 trap 'kill $SB $PB 2>/dev/null; rm -rf "$T_TMP"' EXIT INT TERM
 
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
-for _ in $(seq 100); do
-	sbport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$sbport" ] && break
-	sleep 0.05
-done
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml"
+SB=$SBX_PID
+sbport=${SBX##*:}
 unset PARCELBOT_CONFIG PARCELBOT_API_TOKEN_FILE PARCELBOT_CHATWOOT_URL PARCELBOT_SHOPEE_URL
 export PARCELBOT_KUAIDI100_URL=http://127.0.0.1:$sbport/poll/query.do
 export PARCELBOT_KUAIDI100_CUSTOMER=sandbox-customer PARCELBOT_KUAIDI100_KEY=sandbox-key

@@ -6,16 +6,10 @@
 . tests/lib.sh
 P=$PARCELBOT
 
-"$P" sandbox --port 0 --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml" \
-	>"$T_TMP/sandbox.out" 2>"$T_TMP/sandbox.err" &
-SB=$!
+sandbox_start SBX --seed "$PB_SRCDIR/tests/fixtures/sandbox-parcels.yaml"
+SB=$SBX_PID
 trap 'kill $SB 2>/dev/null; rm -rf "$T_TMP"' EXIT INT TERM
-port=""
-for _ in $(seq 100); do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T_TMP/sandbox.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
+port=${SBX##*:}
 [ -n "$port" ]
 ok $? "sandbox prints 'listening on 127.0.0.1:PORT' first"
 [ -z "$port" ] && { cat "$T_TMP/sandbox.err"; done_testing; exit 1; }

@@ -842,6 +842,33 @@ static void test_outbox(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.v[0].sent_at, 170);
 	pb_store_outbox_rows_release(&l);
+
+	/* A claim left by a killed sender (next attempt a minute on) is due at
+	 * once after wake; a row parked for a day keeps its time; sent rows
+	 * are never touched. */
+	{
+		size_t woken = 9;
+		assert_int_equal(pb_store_outbox_retry(f->st, b, 1060, NULL, &eb), PB_OK);
+		assert_int_equal(pb_store_outbox_due(f->st, 1000, 10, &l, &eb), PB_OK);
+		assert_int_equal(l.n, 0);
+		pb_store_outbox_rows_release(&l);
+		assert_int_equal(pb_store_outbox_wake(f->st, 1000, 60, &woken, &eb), PB_OK);
+		assert_int_equal(woken, 1);
+		assert_int_equal(pb_store_outbox_due(f->st, 1000, 10, &l, &eb), PB_OK);
+		assert_int_equal(l.n, 1);
+		assert_int_equal(l.v[0].id, b);
+		assert_int_equal(l.v[0].next_attempt_at, 1000);
+		pb_store_outbox_rows_release(&l);
+		assert_int_equal(pb_store_outbox_retry(f->st, b, 1000 + 86400, "parked", &eb), PB_OK);
+		assert_int_equal(pb_store_outbox_wake(f->st, 1000, 60, &woken, &eb), PB_OK);
+		assert_int_equal(woken, 0);
+		assert_int_equal(pb_store_outbox_get(f->st, b, &got, &eb), PB_OK);
+		assert_int_equal(got.next_attempt_at, 1000 + 86400);
+		pb_store_outbox_row_release(&got);
+		assert_int_equal(pb_store_outbox_get(f->st, a, &got, &eb), PB_OK);
+		assert_int_equal(got.sent_at, 170);
+		pb_store_outbox_row_release(&got);
+	}
 }
 
 static void test_agents(void **state)
