@@ -1361,6 +1361,7 @@ static void shopee_token_save(pb_daemon *d, pb_chan_slot *c)
 	char path[4200], tmp[4300];
 	FILE *f;
 	int fd;
+	bool bad;
 
 	if (!tok || !*tok || (c->saved_token && !strcmp(c->saved_token, tok)))
 		return;
@@ -1368,12 +1369,13 @@ static void shopee_token_save(pb_daemon *d, pb_chan_slot *c)
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f || fprintf(f, "%s\n", tok) < 0 || fflush(f) || fsync(fileno(f)) || fclose(f) ||
-	    rename(tmp, path)) {
-		if (f)
-			fclose(f);
-		else if (fd >= 0)
-			close(fd);
+	bad = !f || fprintf(f, "%s\n", tok) < 0 || fflush(f) || fsync(fileno(f));
+	/* Closed exactly once: fclose releases the stream even when it fails. */
+	if (f && fclose(f))
+		bad = true;
+	else if (!f && fd >= 0)
+		close(fd);
+	if (bad || rename(tmp, path)) {
 		pb_logf(d->log, PB_LOG_ERROR, "shopee.token_not_saved",
 			"the rotated Shopee refresh token could not be written to %s: %s; after a "
 			"restart the shop must be authorised again",
