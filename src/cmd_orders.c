@@ -663,6 +663,7 @@ store_fail:
 	say(&m, INT_MAX, "parcelbot: %s: nothing imported: %s", name, pb_errmsg(&eb, e));
 out:
 	if (m.n)
+	record_clear(&r);
 		qsort(m.v, m.n, sizeof *m.v, by_line);
 	for (i = 0; i < m.n; i++) {
 		fprintf(stderr, "%s\n", m.v[i].text);
