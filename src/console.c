@@ -466,7 +466,7 @@ static void h_stats(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	pb_gen *g = NULL;
 	pb_errbuf eb;
 	cJSON *out, *x, *arr;
-	int64_t now = pb_daemon_now(), since, nfirst = 0, total = 0;
+	int64_t now = pb_daemon_now(), since, nfirst = 0, total;
 	double mean = 0;
 	int32_t off;
 	size_t i;

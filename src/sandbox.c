@@ -524,7 +524,6 @@ static enum MHD_Result control(pb_sandbox *sb, const pb_sbx_req *rq)
 	pb_sandbox_fault f;
 	pb_errbuf eb;
 	cJSON *j, *it;
-	pb_err err;
 
 	if (!strcmp(p, "health") && !strcmp(m, "GET"))
 		return queue(rq->conn, 200, "application/json", "{\"ok\":true}", 11, NULL);
@@ -551,7 +550,7 @@ static enum MHD_Result control(pb_sandbox *sb, const pb_sbx_req *rq)
 		/* Check them all before adding any, so a bad list adds none. */
 		it = cJSON_IsArray(j) ? j->child : j;
 		for (; it; it = cJSON_IsArray(j) ? it->next : NULL) {
-			if ((err = pb_sandbox_fault_from_json(it, &f, &eb))) {
+			if (pb_sandbox_fault_from_json(it, &f, &eb)) {
 				cJSON_Delete(j);
 				return send_error(rq->conn, 400, eb.msg);
 			}

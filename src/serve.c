@@ -974,9 +974,7 @@ static void *watch_main(void *arg)
 			o.lookup_ctx = ctx;
 			o.wait = watch_wait;
 			o.wait_ctx = d;
-			if (!st)
-				pb_logf(d->log, PB_LOG_ERROR, "watch.failed", "%s", eb.msg);
-			else if (pb_watch_run(st, g->kb, g->tr, pb_daemon_now(), &o, &ws, &eb))
+			if (!st || pb_watch_run(st, g->kb, g->tr, pb_daemon_now(), &o, &ws, &eb))
 				pb_logf(d->log, PB_LOG_ERROR, "watch.failed", "%s", eb.msg);
 			else {
 				pb_logf(d->log, ws.opened ? PB_LOG_INFO : PB_LOG_DEBUG, "watch.done",
