@@ -436,7 +436,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return s->drop ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
 	n = s->stop_at - pos < max ? (size_t)(s->stop_at - pos) : max;
 	for (i = 0; i < n; i++)
-		buf[i] = pos + i < s->text_len ? s->text[pos + i] : 'x';
+		buf[i] = (char)(pos + i < s->text_len ? s->text[pos + i] : 'x');
 	return (ssize_t)n;
 }
 

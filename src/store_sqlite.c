@@ -1445,7 +1445,7 @@ static pb_err sq_case_insert(pb_store *st, pb_store_case *c, pb_errbuf *eb)
 	bind_opt(s, 6, c->parcel_id);
 	bind_str(s, 7, c->state);
 	sqlite3_bind_int(s, 8, c->severity);
-	sqlite3_bind_int(s, 9, c->problem);
+	sqlite3_bind_int(s, 9, c->problem ? 1 : 0);
 	sqlite3_bind_int(s, 10, c->contacts);
 	bind_str(s, 11, c->lang);
 	bind_str(s, 12, c->owner);
@@ -1481,7 +1481,7 @@ static pb_err sq_case_update(pb_store *st, const pb_store_case *c, pb_errbuf *eb
 	sqlite3_bind_int64(s, 1, c->id);
 	bind_str(s, 2, c->state);
 	sqlite3_bind_int(s, 3, c->severity);
-	sqlite3_bind_int(s, 4, c->problem);
+	sqlite3_bind_int(s, 4, c->problem ? 1 : 0);
 	sqlite3_bind_int(s, 5, c->contacts);
 	bind_str(s, 6, c->lang);
 	bind_str(s, 7, c->owner);
@@ -2166,7 +2166,7 @@ static pb_err sq_inbox_fail(pb_store *st, pb_id id, int64_t at, const char *erro
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, at);
 	bind_str(s, 3, error);
-	sqlite3_bind_int(s, 4, give_up);
+	sqlite3_bind_int(s, 4, give_up ? 1 : 0);
 	if ((err = run(q, s, "recording a failed event", &changed, eb)))
 		return err;
 	return changed ? PB_OK : inbox_why(st, id, eb);
