@@ -483,7 +483,7 @@ static bool read_all(const char *path, pb_buf *b)
 		ok = false;
 	}
 	if (f != stdin)
-		fclose(f);
+		(void)fclose(f); /* read only */
 	return ok;
 }
 

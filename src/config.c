@@ -166,10 +166,10 @@ pb_err pb_config_read_secret(const char *path, char **out, pb_errbuf *eb)
 		return pb_errf(eb, PB_EIO, "cannot read '%s': %s", path, strerror(errno));
 	n = fread(buf, 1, sizeof buf - 1, f);
 	if (ferror(f)) {
-		fclose(f);
+		(void)fclose(f); /* read only */
 		return pb_errf(eb, PB_EIO, "cannot read '%s': %s", path, strerror(errno));
 	}
-	fclose(f);
+	(void)fclose(f);
 	if (n > PB_CONFIG_MAX_SECRET) {
 		explicit_bzero(buf, sizeof buf);
 		return pb_errf(eb, PB_ETOOBIG, "'%s' is longer than %d bytes", path,

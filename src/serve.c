@@ -1336,7 +1336,7 @@ static char *slurp(const char *path, pb_errbuf *eb)
 			err == PB_EIO ? "read error" : "larger than 1 MiB");
 	else
 		out = pb_buf_detach(&b, NULL);
-	fclose(f);
+	(void)fclose(f); /* read only */
 	pb_buf_release(&b);
 	return out;
 }

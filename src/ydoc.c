@@ -389,7 +389,7 @@ pb_err pb_ydoc_load(pb_ydoc *doc, const char *path, size_t max_size, pb_diag *dg
 	err = pb_ydoc_parse(doc, path, data ? data : "", len, dg);
 out:
 	free(data);
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return err;
 }
 
