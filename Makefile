@@ -67,7 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all demo test test-browser asan valgrind bench bench-build fuzz fuzz-build install uninstall clean help check-build
+.PHONY: all demo test test-browser asan valgrind lint bench bench-build fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 # Test objects are intermediate files; keep them so reruns do not recompile.
 .SECONDARY:
@@ -149,6 +149,13 @@ valgrind:
 	@$(MAKE) --no-print-directory check-build
 	@BUILD=$(BUILD) PARCELBOT=$(BIN) ./scripts/valgrind.sh
 
+# cppcheck and clang-tidy (.clang-tidy) over src/ and include/ with the real
+# compile flags (scripts/lint.sh); any finding fails. Needs the generated
+# header, not a build.
+lint: $(BUILD)/gen/pb_build.h
+	@./scripts/install-deps.sh cppcheck clang-tidy
+	@BUILD=$(BUILD) LINT_CFLAGS='$(ALL_CPPFLAGS) $(ALL_CFLAGS)' ./scripts/lint.sh
+
 # Benchmarks print figures and assert nothing. Vectorscan is a bench-only
 # dependency, installed here rather than by a plain build.
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
@@ -201,7 +208,7 @@ clean:
 	rm -rf build build-asan build-fuzz parcelbot
 
 help:
-	@echo 'targets: all test asan valgrind bench fuzz install uninstall clean'
+	@echo 'targets: all test asan valgrind lint bench fuzz install uninstall clean'
 	@echo 'variables: PREFIX DESTDIR CC CFLAGS CPPFLAGS LDFLAGS DEVELOPER=1 V=1 NO_DEPS=1'
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/tests/obj/*.d

@@ -342,6 +342,7 @@ double pb_parse_number(const char *s, size_t len)
 	while (end > p && end[-1] == ' ')
 		end--;
 	len = (size_t)(end - p);
+	/* cppcheck-suppress knownConditionTrueFalse ; zero when s is all spaces */
 	if (!len)
 		return -1;
 	if (*p >= '0' && *p <= '9') {

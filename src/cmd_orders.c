@@ -297,6 +297,7 @@ static bool parse_items(char *s, cJSON *arr, char *err, size_t errn)
 			end = NULL;
 			if (x > name && (x[-1] == 'x' || x[-1] == 'X' || x[-1] == '*'))
 				end = x - 1;
+			/* cppcheck-suppress knownConditionTrueFalse ; true for "tea ×2" */
 			else if (x - name >= 2 && !strncmp(x - 2, "\xc3\x97", 2)) /* × */
 				end = x - 2;
 			if (end) {
@@ -662,8 +663,8 @@ store_fail:
 	pb_store_rollback(st);
 	say(&m, INT_MAX, "parcelbot: %s: nothing imported: %s", name, pb_errmsg(&eb, e));
 out:
-	if (m.n)
 	record_clear(&r);
+	if (m.n)
 		qsort(m.v, m.n, sizeof *m.v, by_line);
 	for (i = 0; i < m.n; i++) {
 		fprintf(stderr, "%s\n", m.v[i].text);

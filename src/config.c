@@ -710,7 +710,7 @@ static pb_err load_doc(pb_config *c, const char *path, pb_ydoc *doc, pb_err err,
 				loaders[i].load(&L, pb_ymap_get(doc->root, loaders[i].name));
 	}
 	if (L.oom)
-		err = PB_ENOMEM;
+		err = PB_ENOMEM; /* NOLINT(bugprone-branch-clone): the order of the checks matters */
 	else if (pb_diag_count(dg) > before)
 		err = PB_ECONFIG;
 	else if (pb_track_config_set(&c->file, path))

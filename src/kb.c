@@ -952,6 +952,7 @@ static void load_carriers(pb_kbl *L)
 			continue;
 		}
 		for (j = 0; j < kb->n_carriers; j++)
+			/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): the first n_carriers have an id */
 			if (!strcmp(kb->carriers[j].id, id))
 				break;
 		if (j < kb->n_carriers) {

@@ -325,6 +325,7 @@ static void record(pb_sandbox *sb, const char *route, const pb_sbx_req *rq, cons
 		cJSON_AddNumberToObject(o, "seq", (double)++sb->seq);
 		/* When it arrived, for latency figures. */
 		cJSON_AddNumberToObject(o, "at_ms",
+					/* NOLINTNEXTLINE(bugprone-integer-division): whole ms */
 					(double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000));
 		cJSON_AddStringToObject(o, "route", route);
 		cJSON_AddStringToObject(o, "method", rq->method);

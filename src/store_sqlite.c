@@ -807,6 +807,7 @@ static pb_err migrate(sq_store *q, int target, pb_errbuf *eb)
 
 	if ((err = user_version(q, &v, eb)))
 		return err;
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): set on PB_OK */
 	if (v > PB_STORE_SCHEMA_VERSION)
 		return pb_errf(eb, PB_EDB,
 			       "store: %s has schema version %d, newer than this parcelbot "
