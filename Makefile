@@ -1,7 +1,9 @@
 # parcelbot build. `make` builds ./parcelbot, `make test` runs the whole suite,
-# `make asan` runs it again under AddressSanitizer and UBSan. Dependencies are
-# Debian packages, installed on first use by scripts/install-deps.sh (set
-# NO_DEPS=1 to skip that, e.g. when packaging). V=1 shows the commands.
+# `make asan` runs it again under AddressSanitizer and UBSan, `make valgrind`
+# runs the unit tests under memcheck, `make lint` runs cppcheck and clang-tidy.
+# Dependencies are Debian packages, installed on first use by
+# scripts/install-deps.sh (set NO_DEPS=1 to skip that, e.g. when packaging).
+# V=1 shows the commands.
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
