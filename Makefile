@@ -1,7 +1,9 @@
 # parcelbot build. `make` builds ./parcelbot, `make test` runs the whole suite,
-# `make asan` runs it again under AddressSanitizer and UBSan. Dependencies are
-# Debian packages, installed on first use by scripts/install-deps.sh (set
-# NO_DEPS=1 to skip that, e.g. when packaging). V=1 shows the commands.
+# `make asan` runs it again under AddressSanitizer and UBSan, `make valgrind`
+# runs the unit tests under memcheck, `make lint` runs cppcheck and clang-tidy.
+# Dependencies are Debian packages, installed on first use by
+# scripts/install-deps.sh (set NO_DEPS=1 to skip that, e.g. when packaging).
+# V=1 shows the commands.
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -67,7 +69,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRCS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJS := $(TESTLIB_SRCS:tests/unit/%.c=$(BUILD)/tests/obj/%.o)
 
-.PHONY: all demo test test-browser asan bench bench-build soak fuzz fuzz-build install uninstall clean help check-build
+.PHONY: all demo test test-browser asan valgrind lint bench bench-build soak fuzz fuzz-build install uninstall clean help check-build
 .DELETE_ON_ERROR:
 # Test objects are intermediate files; keep them so reruns do not recompile.
 .SECONDARY:
@@ -142,6 +144,20 @@ demo: all
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS='-O1 -g' test
 
+# The unit test binaries under valgrind memcheck (scripts/valgrind.sh): any
+# memcheck error or definite/indirect leak fails. Uses the normal build.
+valgrind:
+	@./scripts/install-deps.sh valgrind
+	@$(MAKE) --no-print-directory check-build
+	@BUILD=$(BUILD) PARCELBOT=$(BIN) ./scripts/valgrind.sh
+
+# cppcheck and clang-tidy (.clang-tidy) over src/ and include/ with the real
+# compile flags (scripts/lint.sh); any finding fails. Needs the generated
+# header, not a build.
+lint: $(BUILD)/gen/pb_build.h
+	@./scripts/install-deps.sh cppcheck clang-tidy
+	@BUILD=$(BUILD) LINT_CFLAGS='$(ALL_CPPFLAGS) $(ALL_CFLAGS)' ./scripts/lint.sh
+
 # Benchmarks print figures and assert nothing. Vectorscan is a bench-only
 # dependency, installed here rather than by a plain build.
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
@@ -200,7 +216,7 @@ clean:
 	rm -rf build build-asan build-fuzz parcelbot
 
 help:
-	@echo 'targets: all test asan bench soak fuzz install uninstall clean'
+	@echo 'targets: all test asan valgrind lint bench soak fuzz install uninstall clean'
 	@echo 'variables: PREFIX DESTDIR CC CFLAGS CPPFLAGS LDFLAGS DEVELOPER=1 V=1 NO_DEPS=1'
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/tests/obj/*.d

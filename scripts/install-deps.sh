@@ -9,6 +9,10 @@ PKGS="pkg-config make gcc libcurl4-openssl-dev libcjson-dev libpcre2-dev libyaml
 libsqlite3-dev sqlite3 libmicrohttpd-dev libcmocka-dev libcrypt-dev libssl-dev python3
 ca-certificates curl openssl"
 PKGS="$PKGS $*"
+# valgrind before the first build: a unit test that checks timing under
+# memcheck includes <valgrind/memcheck.h> when it is there, and an object
+# built without it is not rebuilt when valgrind comes later (make valgrind).
+PKGS="$PKGS valgrind"
 
 missing=""
 for p in $PKGS; do

@@ -85,6 +85,7 @@ static bool begin_call(pb_daemon *d, const pb_srv_req *rq, pb_srv_resp *rs, bool
 		/* With the bearer token the caller names the agent; a session's
 		 * agent is who signed in, whatever the body says. */
 		a = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "agent") : NULL;
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsString(NULL) is false */
 		h = cJSON_IsString(a) ? a->valuestring : pb_srv_header(rq, "X-Parcelbot-Agent");
 		if (h && (!*h || strlen(h) > PB_STORE_MAX_NAME)) {
 			pb_srv_error(rs, 400, "bad_request", "agent must be a name of 1 to %d bytes",

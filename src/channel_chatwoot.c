@@ -393,11 +393,6 @@ pb_err pb_chatwoot_render(const pb_chan_action *a, pb_buf *out)
 
 /* --- the API -------------------------------------------------------- */
 
-typedef struct call {
-	pb_http_req r;
-	char where[256]; /* "POST host/path" for messages */
-} call;
-
 /* Reads Chatwoot's own error text from a failed answer, for the message. */
 static void answer_error(const pb_http_req *r, char *out, size_t n)
 {

@@ -388,10 +388,9 @@ again:
 	pb_buf_reset(&fixed);
 	pb_http_req_release(&r);
 	memset(&r, 0, sizeof r);
-	if ((err = pb_shopee_sign_base(&base, sh->partner_id, path, now,
-				       shop_level ? sh->access_token : NULL, sh->shop_id)) ||
-	    (err = pb_hmac_sha256_hex(sh->partner_key, strlen(sh->partner_key), base.data, base.len,
-				      sign)))
+	if (pb_shopee_sign_base(&base, sh->partner_id, path, now,
+				shop_level ? sh->access_token : NULL, sh->shop_id) ||
+	    pb_hmac_sha256_hex(sh->partner_key, strlen(sh->partner_key), base.data, base.len, sign))
 		goto oom;
 	err = pb_buf_printf(&url, "%s%s?partner_id=%lld&timestamp=%" PRId64, sh->url, path,
 			    sh->partner_id, now);
@@ -427,7 +426,7 @@ again:
 		pb_errf(eb, err, "shopee: %s %s: %s", method, path, pb_errmsg(&r.eb, err));
 		goto out;
 	}
-	if ((err = pb_shopee_quote_ids(pb_buf_str(&r.resp), r.resp.len, id_keys, &fixed)))
+	if (pb_shopee_quote_ids(pb_buf_str(&r.resp), r.resp.len, id_keys, &fixed))
 		goto oom;
 	j = cJSON_ParseWithLength(fixed.data, fixed.len);
 	if (!cJSON_IsObject(j)) {
@@ -637,9 +636,9 @@ static pb_err fetch_messages(shopee *sh, const char *conv_id, int64_t since, int
 		bool shop_seen = false;
 
 		pb_buf_reset(&q);
-		if ((err = pb_buf_puts(&q, "conversation_id=")) || (err = put_escaped(&q, conv_id)) ||
-		    (err = pb_buf_printf(&q, "&page_size=%d", MSG_PAGE_SIZE)) ||
-		    (*offset && ((err = pb_buf_puts(&q, "&offset=")) || (err = put_escaped(&q, offset))))) {
+		if (pb_buf_puts(&q, "conversation_id=") || put_escaped(&q, conv_id) ||
+		    pb_buf_printf(&q, "&page_size=%d", MSG_PAGE_SIZE) ||
+		    (*offset && (pb_buf_puts(&q, "&offset=") || put_escaped(&q, offset)))) {
 			err = pb_errf(eb, PB_ENOMEM, "shopee: out of memory");
 			goto out;
 		}

@@ -398,11 +398,11 @@ double pb_parse_number(const char *s, size_t len)
 {
 	static const struct {
 		const char *w;
-		int v;
+		double v;
 	} words[] = {
 		{"a", 1}, {"an", 1}, {"one", 1}, {"two", 2}, {"three", 3}, {"four", 4},
 		{"five", 5}, {"six", 6}, {"seven", 7}, {"eight", 8}, {"nine", 9}, {"ten", 10},
-		{"eleven", 11}, {"twelve", 12}, {"couple", 2}, {"half", 0.5}, {"半", 0},
+		{"eleven", 11}, {"twelve", 12}, {"couple", 2}, {"half", 0.5}, {"半", 0.5},
 	};
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	double total = 0, cur = 0, frac = 0, scale = 0.1;
@@ -414,6 +414,7 @@ double pb_parse_number(const char *s, size_t len)
 	while (end > p && end[-1] == ' ')
 		end--;
 	len = (size_t)(end - p);
+	/* cppcheck-suppress knownConditionTrueFalse ; zero when s is all spaces */
 	if (!len)
 		return -1;
 	if (*p >= '0' && *p <= '9') {
@@ -437,7 +438,7 @@ double pb_parse_number(const char *s, size_t len)
 	}
 	for (i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strlen(words[i].w) == len && !memcmp(words[i].w, p, len))
-			return strcmp(words[i].w, "半") == 0 ? 0.5 : words[i].v;
+			return words[i].v;
 	while (p < end) {
 		uint32_t cp = pb_utf8_next(&p, end);
 		int d = -1, unit = 0;

@@ -50,7 +50,7 @@ static bool read_secret(const char *prompt, bool from_stdin, char *buf, size_t n
 	}
 	if (tty) {
 		fprintf(stderr, "%s", prompt);
-		fflush(stderr);
+		(void)fflush(stderr); /* the prompt; nowhere to report a failure */
 		if (tcgetattr(STDIN_FILENO, &old))
 			tty = false;
 		quiet = old;

@@ -673,7 +673,7 @@ static bool read_text(const char *path, pb_buf *b)
 		ok = false;
 	}
 	if (f != stdin)
-		fclose(f);
+		(void)fclose(f); /* read only */
 	/* An editor's final newline is not part of the reply. */
 	while (ok && b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r'))
 		b->data[--b->len] = '\0';

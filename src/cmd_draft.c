@@ -188,6 +188,7 @@ static int run_jsonl(const pb_kb *kb, pb_classifier *c)
 		if (msg[0]) {
 			out = cJSON_CreateObject();
 			if (cJSON_IsString(id))
+				/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsString(NULL) is false */
 				cJSON_AddStringToObject(out, "id", id->valuestring);
 			cJSON_AddStringToObject(out, "error", msg);
 			emit(out);

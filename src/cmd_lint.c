@@ -107,7 +107,7 @@ int pb_cmd_lint(pb_cli *cli, int argc, char **argv)
 		}
 		/* What does not fit fails to parse below. */
 		(void)pb_buf_read(&cb, f);
-		fclose(f);
+		(void)fclose(f); /* read only */
 		cj = cJSON_ParseWithLength(pb_buf_str(&cb), cb.len);
 		c = pb_classifier_new(kb);
 		if (!cj || !c ||

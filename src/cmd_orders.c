@@ -297,6 +297,7 @@ static bool parse_items(char *s, cJSON *arr, char *err, size_t errn)
 			end = NULL;
 			if (x > name && (x[-1] == 'x' || x[-1] == 'X' || x[-1] == '*'))
 				end = x - 1;
+			/* cppcheck-suppress knownConditionTrueFalse ; true for "tea ×2" */
 			else if (x - name >= 2 && !strncmp(x - 2, "\xc3\x97", 2)) /* × */
 				end = x - 2;
 			if (end) {
@@ -483,7 +484,7 @@ static bool read_all(const char *path, pb_buf *b)
 		ok = false;
 	}
 	if (f != stdin)
-		fclose(f);
+		(void)fclose(f); /* read only */
 	return ok;
 }
 
@@ -662,6 +663,7 @@ store_fail:
 	pb_store_rollback(st);
 	say(&m, INT_MAX, "parcelbot: %s: nothing imported: %s", name, pb_errmsg(&eb, e));
 out:
+	record_clear(&r);
 	if (m.n)
 		qsort(m.v, m.n, sizeof *m.v, by_line);
 	for (i = 0; i < m.n; i++) {

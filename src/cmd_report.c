@@ -127,9 +127,11 @@ int pb_cmd_report(pb_cli *cli, int argc, char **argv)
 		rc = pb_cli_fail(PB_EXIT_INPUT, "%s", pb_errmsg(&eb, err));
 		goto out;
 	}
-	fwrite(pb_buf_str(&out), 1, out.len, stdout);
+	/* A failed fwrite need not leave fflush anything to fail on. */
+	rc = fwrite(pb_buf_str(&out), 1, out.len, stdout) != out.len || fflush(stdout)
+		     ? pb_cli_fail(PB_EXIT_INPUT, "cannot write the report")
+		     : PB_EXIT_OK;
 	pb_buf_release(&out);
-	rc = fflush(stdout) ? pb_cli_fail(PB_EXIT_INPUT, "cannot write the report") : PB_EXIT_OK;
 out:
 	cJSON_Delete(r);
 	pb_report_data_release(&d);

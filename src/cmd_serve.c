@@ -201,7 +201,7 @@ int pb_cmd_serve(pb_cli *cli, int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN); /* cannot fail for a valid signal */
 
 	memset(&dopts, 0, sizeof dopts);
 	dopts.cfg = &cfg;

@@ -167,10 +167,10 @@ pb_err pb_config_read_secret(const char *path, char **out, pb_errbuf *eb)
 		return pb_errf(eb, PB_EIO, "cannot read '%s': %s", path, strerror(errno));
 	n = fread(buf, 1, sizeof buf - 1, f);
 	if (ferror(f)) {
-		fclose(f);
+		(void)fclose(f); /* read only */
 		return pb_errf(eb, PB_EIO, "cannot read '%s': %s", path, strerror(errno));
 	}
-	fclose(f);
+	(void)fclose(f);
 	if (n > PB_CONFIG_MAX_SECRET) {
 		explicit_bzero(buf, sizeof buf);
 		return pb_errf(eb, PB_ETOOBIG, "'%s' is longer than %d bytes", path,
@@ -713,7 +713,7 @@ static pb_err load_doc(pb_config *c, const char *path, pb_ydoc *doc, pb_err err,
 				loaders[i].load(&L, pb_ymap_get(doc->root, loaders[i].name));
 	}
 	if (L.oom)
-		err = PB_ENOMEM;
+		err = PB_ENOMEM; /* NOLINT(bugprone-branch-clone): the order of the checks matters */
 	else if (pb_diag_count(dg) > before)
 		err = PB_ECONFIG;
 	else if (pb_track_config_set(&c->file, path))

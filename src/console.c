@@ -467,7 +467,7 @@ static void h_stats(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 	pb_gen *g = NULL;
 	pb_errbuf eb;
 	cJSON *out, *x, *arr;
-	int64_t now = pb_daemon_now(), since, nfirst = 0, total = 0;
+	int64_t now = pb_daemon_now(), since, nfirst = 0, total;
 	double mean = 0;
 	int32_t off;
 	size_t i;
@@ -545,9 +545,9 @@ static void h_stats(void *ud, const pb_srv_req *rq, pb_srv_resp *rs)
 			cJSON_AddNumberToObject(dc, kinds[k], (double)n[k]);
 		total = n[0] + n[1] + n[2];
 		x = cJSON_AddObjectToObject(x, "shares");
-		cJSON_AddNumberToObject(x, "approved_as_is", total ? (double)n[0] / total : 0);
-		cJSON_AddNumberToObject(x, "approved_edited", total ? (double)n[1] / total : 0);
-		cJSON_AddNumberToObject(x, "rejected", total ? (double)n[2] / total : 0);
+		cJSON_AddNumberToObject(x, "approved_as_is", total ? (double)n[0] / (double)total : 0);
+		cJSON_AddNumberToObject(x, "approved_edited", total ? (double)n[1] / (double)total : 0);
+		cJSON_AddNumberToObject(x, "rejected", total ? (double)n[2] / (double)total : 0);
 		pb_store_counts_release(&l);
 	}
 	if (err)

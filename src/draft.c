@@ -176,6 +176,7 @@ static void fmt_due(int64_t due, int64_t now, int32_t off, int lang, char *buf, 
 static int64_t follow_up_due(const pb_policy *p, int intent, int64_t now, bool peak)
 {
 	const pb_follow_up *f = intent >= 0 && p->follow[intent].hours > 0 ? &p->follow[intent]
+			      /* cppcheck-suppress knownConditionTrueFalse ; true when hours <= 0 */
 			      : intent >= 0 && p->follow[intent].by_minute >= 0 ? &p->follow[intent]
 										   : &p->follow_default;
 	double factor = peak ? p->peak_factor : 1;

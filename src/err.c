@@ -37,7 +37,8 @@ const char *pb_strerror(pb_err err)
 	return names[err];
 }
 
-pb_err pb_errf(pb_errbuf *eb, pb_err code, const char *fmt, ...)
+/* The parentheses keep the analyzer's pb_errf macro (err.h) out. */
+pb_err (pb_errf)(pb_errbuf *eb, pb_err code, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -99,7 +99,7 @@ static void share_unlock(CURL *easy, curl_lock_data data, void *ud)
 pb_err pb_http_new(const pb_http_opts *o, pb_http **out, pb_errbuf *eb)
 {
 	pb_http *h;
-	pb_err err = PB_OK;
+	pb_err err;
 	int i;
 	char ua[64];
 

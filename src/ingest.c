@@ -163,10 +163,12 @@ static pb_err read_envelope(const pb_kb *kb, const cJSON *j, envelope *e, pb_err
 		     !pb_utf8_valid(v->valuestring, strlen(v->valuestring))))
 			return pb_errf(eb, PB_EINVAL, "agent must be a name of 1 to %d bytes",
 				       PB_STORE_MAX_NAME);
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsString(NULL) is false */
 		e->agent = cJSON_IsString(v) ? v->valuestring : "agent";
 		v = cJSON_GetObjectItemCaseSensitive(j, "text");
 		if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
 			return pb_errf(eb, PB_EINVAL, "text must be a string");
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsString(NULL) is false */
 		e->text = cJSON_IsString(v) ? v->valuestring : "";
 		if (!pb_utf8_valid(e->text, strlen(e->text)))
 			return pb_errf(eb, PB_EUTF8, "text is not valid UTF-8");

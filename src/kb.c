@@ -656,12 +656,6 @@ static void load_pattern_list(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *rma
 	}
 }
 
-/* Suppression targets are resolved after every intent is known. */
-typedef struct pending_sup {
-	const pb_ynode *node;
-	uint32_t rule;
-} pending_sup;
-
 static void load_rules(pb_kbl *L, const char *file, const char *topkey, pb_rule_kind kind,
 		       pb_ydoc *doc, bool *have)
 {
@@ -958,6 +952,7 @@ static void load_carriers(pb_kbl *L)
 			continue;
 		}
 		for (j = 0; j < kb->n_carriers; j++)
+			/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): the first n_carriers have an id */
 			if (!strcmp(kb->carriers[j].id, id))
 				break;
 		if (j < kb->n_carriers) {

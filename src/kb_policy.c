@@ -346,6 +346,7 @@ static int clock_minutes(const char *s)
 	int h, m;
 	char tail;
 
+	/* NOLINTNEXTLINE(cert-err34-c): "HH:MM" from the KB, range-checked here; glibc clamps overflow */
 	if (sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
 		return -1;
 	return h * 60 + m;
@@ -383,6 +384,7 @@ static int month_day(const char *s)
 	int m, d;
 	char tail;
 
+	/* NOLINTNEXTLINE(cert-err34-c): "MM-DD" from the KB, range-checked here; glibc clamps overflow */
 	if (sscanf(s, "%d-%d%c", &m, &d, &tail) != 2 || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
 	return m * 100 + d;
@@ -466,6 +468,7 @@ static void load_comp_rules(pb_kbl *L, const pb_ydoc *doc, const pb_ynode *list,
 		if (!id || !offer)
 			continue;
 		for (j = 0; j < p->n_comp; j++)
+			/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): the first n_comp have an id */
 			if (!strcmp(p->comp[j].id, id))
 				pb_diag_at(L->dg, doc, pb_ymap_get(m, "id"), "duplicate rule id '%s'", id);
 		k = pb_comp_from_name(offer);

@@ -619,6 +619,7 @@ void pb_kbl_load_replies(pb_kbl *L)
 		pb_diag_add(L->dg, dir, 0, 0, "directory of reply templates is missing");
 		return;
 	}
+	/* cppcheck-suppress readdirCalled ; no other thread sees d (readdir_r is deprecated) */
 	while ((e = readdir(d)) != NULL) {
 		size_t len = strlen(e->d_name);
 		if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") || !strcmp(e->d_name, "common.yaml"))

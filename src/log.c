@@ -143,6 +143,6 @@ void pb_logf(pb_log *lg, pb_log_level level, const char *event, const char *fmt,
 	} else {
 		fprintf(lg->out, "%s %-5s %s: %s\n", ts, names[level], event, msg);
 	}
-	fflush(lg->out);
+	(void)fflush(lg->out); /* a log line that cannot be written cannot be logged either */
 	pthread_mutex_unlock(&lg->lock);
 }

@@ -21,6 +21,7 @@ void pb_order_release(pb_order *o)
 	size_t i;
 
 	for (i = 0; i < o->n_items; i++)
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): n_items > 0 only with items */
 		free(o->items[i].name);
 	free(o->items);
 	free(o->id);

@@ -184,6 +184,7 @@ static pb_err read_parcel(const cJSON *p, const pb_kb *kb, cJSON **out, pb_errbu
 	j = cJSON_CreateObject();
 	if (!j)
 		return PB_ENOMEM;
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsString(NULL) is false */
 	if (cJSON_IsString(c) && *c->valuestring) {
 		id = pb_orders_carrier_id(kb, c->valuestring);
 		cJSON_AddStringToObject(j, "carrier", id ? id : c->valuestring);

@@ -982,7 +982,7 @@ static void strtab_free(strtab *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->cap; i++)
+	for (i = 0; t->keys && i < t->cap; i++)
 		free(t->keys[i]);
 	free(t->keys);
 	free(t->lens);

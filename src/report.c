@@ -723,7 +723,7 @@ static void put_escaped(pb_buf *b, const char *s, int esc)
 			if (c == '|' || c == '\\' || c == '<' || c == '>' || c == '`' || c == '*' ||
 			    c == '_' || c == '[' || c == ']')
 				pb_buf_putc(b, '\\');
-			pb_buf_putc(b, c == '\n' || c == '\r' ? ' ' : c);
+			pb_buf_putc(b, (char)(c == '\n' || c == '\r' ? ' ' : c));
 			break;
 		case ESC_CSV:
 			if (c == '"')

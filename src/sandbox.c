@@ -325,6 +325,7 @@ static void record(pb_sandbox *sb, const char *route, const pb_sbx_req *rq, cons
 		cJSON_AddNumberToObject(o, "seq", (double)++sb->seq);
 		/* When it arrived, for latency figures. */
 		cJSON_AddNumberToObject(o, "at_ms",
+					/* NOLINTNEXTLINE(bugprone-integer-division): whole ms */
 					(double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000));
 		cJSON_AddStringToObject(o, "route", route);
 		cJSON_AddStringToObject(o, "method", rq->method);
@@ -436,7 +437,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return s->drop ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
 	n = s->stop_at - pos < max ? (size_t)(s->stop_at - pos) : max;
 	for (i = 0; i < n; i++)
-		buf[i] = pos + i < s->text_len ? s->text[pos + i] : 'x';
+		buf[i] = (char)(pos + i < s->text_len ? s->text[pos + i] : 'x');
 	return (ssize_t)n;
 }
 
@@ -524,7 +525,6 @@ static enum MHD_Result control(pb_sandbox *sb, const pb_sbx_req *rq)
 	pb_sandbox_fault f;
 	pb_errbuf eb;
 	cJSON *j, *it;
-	pb_err err;
 
 	if (!strcmp(p, "health") && !strcmp(m, "GET"))
 		return queue(rq->conn, 200, "application/json", "{\"ok\":true}", 11, NULL);
@@ -551,7 +551,7 @@ static enum MHD_Result control(pb_sandbox *sb, const pb_sbx_req *rq)
 		/* Check them all before adding any, so a bad list adds none. */
 		it = cJSON_IsArray(j) ? j->child : j;
 		for (; it; it = cJSON_IsArray(j) ? it->next : NULL) {
-			if ((err = pb_sandbox_fault_from_json(it, &f, &eb))) {
+			if (pb_sandbox_fault_from_json(it, &f, &eb)) {
 				cJSON_Delete(j);
 				return send_error(rq->conn, 400, eb.msg);
 			}

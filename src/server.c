@@ -707,6 +707,7 @@ static pb_err listen_socket(const char *listen_at, int *fd_out, unsigned short *
 		return pb_errf(eb, PB_EIO, "cannot listen on %s: %s", listen_at, strerror(e));
 	}
 	freeaddrinfo(ai);
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): getsockname filled a */
 	*bound = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
 					       : ((struct sockaddr_in *)&a)->sin_port);
 	*fd_out = fd;

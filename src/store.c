@@ -874,7 +874,7 @@ static void count_release(pb_store_count *c)
 }
 
 #define LIST_RELEASE(fn, list_t, one)                                                      \
-	void fn(list_t *l)                                                                 \
+	void fn(list_t *l) /* NOLINT(bugprone-macro-parentheses): a type */                \
 	{                                                                                  \
 		size_t i;                                                                  \
 		for (i = 0; i < l->n; i++)                                                 \

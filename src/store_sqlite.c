@@ -810,7 +810,7 @@ static pb_err migrate(sq_store *q, int target, pb_errbuf *eb)
 
 	if ((err = user_version(q, &v, eb)))
 		return err;
-	err = PB_OK;
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): set on PB_OK */
 	if (v > PB_STORE_SCHEMA_VERSION)
 		return pb_errf(eb, PB_EDB,
 			       "store: %s has schema version %d, newer than this parcelbot "
@@ -1449,7 +1449,7 @@ static pb_err sq_case_insert(pb_store *st, pb_store_case *c, pb_errbuf *eb)
 	bind_opt(s, 6, c->parcel_id);
 	bind_str(s, 7, c->state);
 	sqlite3_bind_int(s, 8, c->severity);
-	sqlite3_bind_int(s, 9, c->problem);
+	sqlite3_bind_int(s, 9, c->problem ? 1 : 0);
 	sqlite3_bind_int(s, 10, c->contacts);
 	bind_str(s, 11, c->lang);
 	bind_str(s, 12, c->owner);
@@ -1485,7 +1485,7 @@ static pb_err sq_case_update(pb_store *st, const pb_store_case *c, pb_errbuf *eb
 	sqlite3_bind_int64(s, 1, c->id);
 	bind_str(s, 2, c->state);
 	sqlite3_bind_int(s, 3, c->severity);
-	sqlite3_bind_int(s, 4, c->problem);
+	sqlite3_bind_int(s, 4, c->problem ? 1 : 0);
 	sqlite3_bind_int(s, 5, c->contacts);
 	bind_str(s, 6, c->lang);
 	bind_str(s, 7, c->owner);
@@ -2170,7 +2170,7 @@ static pb_err sq_inbox_fail(pb_store *st, pb_id id, int64_t at, const char *erro
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, at);
 	bind_str(s, 3, error);
-	sqlite3_bind_int(s, 4, give_up);
+	sqlite3_bind_int(s, 4, give_up ? 1 : 0);
 	if ((err = run(q, s, "recording a failed event", &changed, eb)))
 		return err;
 	return changed ? PB_OK : inbox_why(st, id, eb);

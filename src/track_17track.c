@@ -359,6 +359,7 @@ static void clean_msg(const char *m, const char *const *secrets, char *out, size
  * large to be one (a cast would be undefined). */
 static long code_of(const cJSON *v, long def)
 {
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): cJSON_IsNumber(NULL) is false */
 	if (!cJSON_IsNumber(v) || !(v->valuedouble > -2147483648.0 && v->valuedouble < 2147483648.0))
 		return def;
 	return (long)v->valuedouble;
@@ -516,15 +517,18 @@ static void t17_round(const pb_track_ctx *ctx, const char *url, const char *cons
 		cnt = n - first < PB_T17_MAX_BATCH ? n - first : PB_T17_MAX_BATCH;
 		root = NULL;
 		if (reqs[b].err) {
+			/* cppcheck-suppress knownConditionTrueFalse ; cnt >= 1 (first < n) */
 			for (k = 0; k < cnt; k++)
 				jobs[first + k]->err = pb_errf(&jobs[first + k]->eb, reqs[b].err,
 							       "17TRACK: %s", reqs[b].eb.msg);
 			continue;
 		}
+		/* cppcheck-suppress knownConditionTrueFalse ; cnt >= 1 (first < n) */
 		for (k = 0; k < cnt; k++)
 			items[k].number = jobs[first + k]->number;
 		err = pb_t17_parse(pb_buf_str(&reqs[b].resp), reqs[b].resp.len, reqs[b].status, items,
 				   cnt, secrets, &root, &eb);
+		/* cppcheck-suppress knownConditionTrueFalse ; cnt >= 1 (first < n) */
 		for (k = 0; k < cnt; k++) {
 			if (err)
 				jobs[first + k]->err = pb_errf(&jobs[first + k]->eb, err, "%s", eb.msg);

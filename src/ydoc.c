@@ -305,7 +305,10 @@ pb_err pb_ydoc_parse(pb_ydoc *doc, const char *file, const char *data, size_t le
 			} else if (!root) {
 				root = n;
 			} else {
+				/* libyaml gives one root per document; were there
+				 * another, it and its children are dropped. */
 				node_free(n);
+				break;
 			}
 			if (ev.type != YAML_SCALAR_EVENT) {
 				if (depth >= PB_YDOC_MAX_DEPTH) {
@@ -386,7 +389,7 @@ pb_err pb_ydoc_load(pb_ydoc *doc, const char *path, size_t max_size, pb_diag *dg
 	err = pb_ydoc_parse(doc, path, data ? data : "", len, dg);
 out:
 	free(data);
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return err;
 }
 

@@ -189,6 +189,9 @@ static void entities_durations(void **state)
 	assert_true(first_hours("No tracking updates for a week now") == 168);
 	assert_true(first_hours("stuck for 5 days") == 120);
 	assert_true(first_hours("no update in 48h") == 48);
+	assert_true(pb_parse_number("half", 4) == 0.5);
+	assert_true(pb_parse_number("半", strlen("半")) == 0.5);
+	assert_true(pb_parse_number("couple", 6) == 2);
 	/* not durations */
 	assert_true(first_hours("第二天就到了") < 0);
 	assert_true(first_hours("11月3日发货") < 0);

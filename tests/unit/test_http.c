@@ -371,7 +371,9 @@ static void *hammer(void *p)
 
 static void one_client_many_threads(void **state)
 {
-	pb_http *h = client(3000, 1, 3000);
+	/* A long timeout: under valgrind on a busy machine an answer can take
+	 * seconds, and a timed-out GET is sent again, counted twice below. */
+	pb_http *h = client(30000, 1, 3000);
 	pthread_t th[4];
 	thread_arg a[4];
 	char url[128];
@@ -512,11 +514,23 @@ static void secrets_stay_out_of_messages(void **state)
 
 static void tls_is_verified(void **state)
 {
-	pb_http *h = client(1000, 3, 3000);
+	pb_http_opts o;
+	pb_http *h = NULL;
 	pb_http_req r = {0};
 	char url[128];
+	pb_errbuf eb;
 
 	(void)state;
+	/* Generous timeouts: setting up TLS (loading the CA store) can take
+	 * seconds under valgrind, and a timeout would be retried. */
+	pb_http_opts_init(&o);
+	o.connect_timeout_ms = 20000;
+	o.timeout_ms = 20000;
+	o.retries = 3;
+	o.backoff_base_ms = 10;
+	o.backoff_max_ms = 3000;
+	if (pb_http_new(&o, &h, &eb))
+		fail_msg("%s", eb.msg);
 	/* The sandbox speaks plain HTTP: a TLS handshake with it fails, and
 	 * such a failure is not retried. */
 	snprintf(url, sizeof url, "https://127.0.0.1:%u/_sandbox/echo", pb_sandbox_port(sb));
