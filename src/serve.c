@@ -13,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "parcelbot/case.h"
 #include "parcelbot/classify.h"
@@ -853,11 +856,24 @@ static void *sender_main(void *arg)
 static size_t inbox_write(pb_daemon *d, const char *channel, const pb_chan_events *evs,
 			  size_t *dups, pb_errbuf *eb, pb_err *errp);
 
+/* glibc keeps what the daemon frees in its arenas; after a burst (a
+ * backlog worked off) that is megabytes no longer in use, held for good.
+ * The scheduler gives it back to the system now and then, so RSS follows
+ * the memory in use (the soak run checks that it stays flat). */
+static void release_free_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+#define TRIM_EVERY_MS 60000
+
 static void *scheduler_main(void *arg)
 {
 	pb_daemon *d = arg;
 	pb_store *st = NULL;
-	int64_t next_overdue = 0;
+	int64_t next_overdue = 0, next_trim = pb_daemon_now_ms() + TRIM_EVERY_MS;
 	long interval = d->cfg->pipeline.scheduler_interval_ms > 0
 				? d->cfg->pipeline.scheduler_interval_ms
 				: 30000;
@@ -919,6 +935,10 @@ static void *scheduler_main(void *arg)
 			else if (n)
 				pb_daemon_kick_work(d);
 			pb_chan_events_release(&evs);
+		}
+		if (now_ms >= next_trim) {
+			release_free_memory();
+			next_trim = now_ms + TRIM_EVERY_MS;
 		}
 	wait:
 		pthread_mutex_lock(&d->mu);
