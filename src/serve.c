@@ -1444,6 +1444,8 @@ static void shopee_token_save(pb_daemon *d, pb_chan_slot *c)
 			"the rotated Shopee refresh token could not be written to %s: %s; after a "
 			"restart the shop must be authorised again",
 			path, strerror(errno));
+		if (fd >= 0)
+			(void)unlink(tmp); /* no half-written token left beside the database */
 		return;
 	}
 	free(c->saved_token);
