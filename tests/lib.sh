@@ -67,6 +67,26 @@ sandbox_start() {
 	eval "$_var=http://127.0.0.1:$_port"
 }
 
+# serve_start CONFIG DB [ARGS...]: starts `parcelbot serve` on the address
+# CONFIG gives (127.0.0.1:0 for a free port), its log appended to
+# $T_TMP/serve.log, waits for its port file, and sets PB (the pid), port
+# and BASE.
+serve_start() {
+	_conf=$1
+	_db=$2
+	shift 2
+	rm -f "$T_TMP/port"
+	"$PARCELBOT" serve --config "$_conf" --db "$_db" --port-file "$T_TMP/port" "$@" \
+		2>>"$T_TMP/serve.log" &
+	PB=$!
+	for _ in $(seq 200); do
+		[ -s "$T_TMP/port" ] && break
+		sleep 0.05
+	done
+	port=$(cat "$T_TMP/port" 2>/dev/null)
+	BASE=http://127.0.0.1:$port
+}
+
 done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ]

@@ -70,18 +70,17 @@ EOF
 DB=$T_TMP/faults.db
 
 start() { # start [DB]: serve on a free port, the sandbox's webhook pointed at it
-	rm -f "$T_TMP/port"
-	"$P" serve --config "$T_TMP/parcelbot.yaml" --db "${1:-$DB}" --port-file "$T_TMP/port" \
-		2>>"$T_TMP/serve.log" &
-	PB=$!
-	for _ in $(seq 200); do
-		[ -s "$T_TMP/port" ] && break
-		sleep 0.05
-	done
-	port=$(cat "$T_TMP/port")
-	BASE=http://127.0.0.1:$port
+	serve_start "$T_TMP/parcelbot.yaml" "${1:-$DB}"
 	curl -sf -d "{\"webhook\": \"$BASE/webhooks/chatwoot/$SECRET\"}" \
 		"$SBX/_sandbox/chatwoot/config" >/dev/null
+}
+
+log_wait() { # log_wait REGEX SECONDS: until serve's log has a line matching REGEX
+	for _ in $(seq $(($2 * 10))); do
+		grep -q "$1" "$T_TMP/serve.log" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 alive() { # alive: the process is there and /healthz answers 200
@@ -255,11 +254,7 @@ if mount -t tmpfs -o size=24m tmpfs "$MNT" 2>/dev/null; then
 	python3 tests/e2e/hooks.py "$SBX" "$T_TMP/port" "$SECRET" 140 10 2 --rate 20 --deadline 90 \
 		>"$T_TMP/hooks2" &
 	HK=$!
-	for _ in $(seq 100); do
-		grep -q 'disk is full\|database or disk is full' "$T_TMP/serve.log" && break
-		sleep 0.1
-	done
-	grep -q 'disk is full\|database or disk is full' "$T_TMP/serve.log"
+	log_wait 'database or disk is full' 10
 	ok $? "disk full: the store reports it in the log"
 	sleep 2
 	alive
@@ -287,13 +282,9 @@ print(d['acked'], d['gave_up'], 'refused' if d['refused'] > 0 else 'never refuse
 	# so the messages are stored, and the batch's commit meets a full disk.
 	fault '{"route": "kuaidi100.query", "latency_ms": 2500, "times": 3}'
 	python3 tests/e2e/hooks.py "$SBX" "$T_TMP/port" "$SECRET" 150 3 1 --deadline 30 \
-		--text '我的快递731000000{c:05d}三天没更新了' >"$T_TMP/hooks3"
+		--text '我的快递731000000{c:05d}三天没更新了' >"$T_TMP/hooks_batch"
 	dd if=/dev/zero of="$MNT/fill" bs=64k 2>/dev/null
-	for _ in $(seq 150); do
-		grep -q 'inbox.process_failed' "$T_TMP/serve.log" && break
-		sleep 0.1
-	done
-	grep -q 'inbox.process_failed.*disk is full' "$T_TMP/serve.log"
+	log_wait 'inbox.process_failed.*disk is full' 15
 	ok $? "disk full mid-batch: the batch is rolled back, and says why"
 	rm -f "$MNT/fill"
 	okd=0

@@ -41,16 +41,7 @@ EOF
 DB=$T_TMP/chat.db
 
 start() {
-	rm -f "$T_TMP/port"
-	"$P" serve --config "$T_TMP/parcelbot.yaml" --db "$DB" --port-file "$T_TMP/port" \
-		2>>"$T_TMP/serve.log" &
-	PB=$!
-	for _ in $(seq 200); do
-		[ -s "$T_TMP/port" ] && break
-		sleep 0.05
-	done
-	port=$(cat "$T_TMP/port")
-	BASE=http://127.0.0.1:$port
+	serve_start "$T_TMP/parcelbot.yaml" "$DB"
 	curl -sf -d "{\"webhook\": \"$BASE/webhooks/chatwoot/$SECRET\"}" \
 		"$SBX/_sandbox/chatwoot/config" >/dev/null
 }

@@ -32,15 +32,7 @@ EOF
 DB=$T_TMP/shopee.db
 
 start() {
-	rm -f "$T_TMP/port"
-	"$P" serve --config "$T_TMP/parcelbot.yaml" --db "$DB" --port-file "$T_TMP/port" \
-		2>>"$T_TMP/serve.log" &
-	PB=$!
-	for _ in $(seq 200); do
-		[ -s "$T_TMP/port" ] && break
-		sleep 0.05
-	done
-	BASE=http://127.0.0.1:$(cat "$T_TMP/port")
+	serve_start "$T_TMP/parcelbot.yaml" "$DB"
 }
 
 drafts() { # drafts PYTHON-EXPR over the list d of all drafts on Shopee
