@@ -40,6 +40,8 @@ struct pb_classifier {
 	unsigned char *full, *masked;
 	uint32_t *full_map, *masked_map;
 	size_t full_len, masked_len;
+	size_t digits;  /* ASCII digits in the full view */
+	bool unmasked;  /* no number to take out: the masked view is the full one */
 	size_t cap;
 	uint32_t *cands;
 	uint32_t *cstamp;    /* per pattern: == gen when a candidate */
@@ -135,11 +137,13 @@ static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *
 	c->norm = c->full;
 	c->map = c->full_map;
 	*han = false;
+	c->digits = 0;
 	while (i < len) {
 		unsigned char ch = s[i];
 		size_t start = i;
 		/* ASCII: lower-case in place. */
 		if (ch < 0x80) {
+			c->digits += ch >= '0' && ch <= '9';
 			c->norm[o] = ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
 			c->map[o++] = (uint32_t)i++;
 			continue;
@@ -175,7 +179,10 @@ static pb_err normalise(pb_classifier *c, const char *text, size_t len, size_t *
 		if (rep) {
 			n = strlen(rep);
 			memcpy(c->norm + o, rep, n);
+			for (k = 0; k < n; k++)
+				c->digits += rep[k] >= '0' && rep[k] <= '9';
 		} else if (out) {
+			c->digits += out >= '0' && out <= '9'; /* full-width digits */
 			if ((out >= 0x4E00 && out <= 0x9FFF) || (out >= 0x3400 && out <= 0x4DBF) ||
 			    (out >= 0xF900 && out <= 0xFAFF) || (out >= 0x20000 && out <= 0x2FA1F))
 				*han = true;
@@ -221,6 +228,12 @@ static void mask_numbers(pb_classifier *c)
 	const unsigned char *s = c->full;
 	size_t n = c->full_len, i = 0, o = 0, e;
 
+	/* Most messages hold no number at all: nothing to copy then. */
+	c->unmasked = c->digits < 6;
+	if (c->unmasked) {
+		c->masked_len = n;
+		return;
+	}
 	while (i < n) {
 		if (alnum_lc(s[i]) && (i == 0 || !alnum_lc(s[i - 1]))) {
 			for (e = i; e < n && alnum_lc(s[e]); e++)
@@ -243,6 +256,7 @@ static void mask_numbers(pb_classifier *c)
 /* Points the patterns at one view. */
 static void use_view(pb_classifier *c, bool masked)
 {
+	masked = masked && !c->unmasked;
 	c->norm = masked ? c->masked : c->full;
 	c->map = masked ? c->masked_map : c->full_map;
 	c->nlen = masked ? c->masked_len : c->full_len;

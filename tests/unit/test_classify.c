@@ -258,6 +258,10 @@ static void numbers_inside_a_sentence(void **state)
 	assert_string_equal(intents_of("my parcel 73100000000101 has not moved for 3 days"),
 			    "stuck_parcel");
 	assert_string_equal(intents_of("order #SF1234567890123 arrived damaged"), "damaged");
+	/* a number longer than the pattern's gap, in ASCII and in full-width
+	 * digits (no problem is found unless the number is taken out) */
+	assert_string_equal(intents_of("物流SF1234567890123没有任何更新"), "stuck_parcel");
+	assert_string_equal(intents_of("物流SF１２３４５６７８９０１２３没有任何更新"), "stuck_parcel");
 	v = classify(t);
 	assert_int_equal(v.ent.n_tracking, 1);
 	assert_string_equal(v.ent.tracking[0].number, "73100000000101");
