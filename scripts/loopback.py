@@ -4,6 +4,7 @@ the Chatwoot channel, Chatwoot-shaped webhooks, and /proc readings."""
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -64,6 +65,9 @@ class Loopback:
     """The sandbox and the daemon, in tmp. extra: more `serve` arguments."""
 
     def __init__(self, tmp, convs, secret, *extra, workers=None, batch=None, scan="0"):
+        # SIGTERM ends the run like Ctrl-C does, through stop(): the
+        # sandbox and the daemon do not outlive it.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.tmp, self.convs, self.secret, self.extra = tmp, convs, secret, extra
         self.workers, self.batch, self.scan = workers, batch, scan
         self.procs = []
