@@ -9,13 +9,7 @@
 # TESTS (optional: only suites whose path contains this string).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-BUILD=${BUILD:-build}
-PARCELBOT=${PARCELBOT:-$BUILD/parcelbot}
-export BUILD PARCELBOT
-export PB_SRCDIR="$PWD"
-export CMOCKA_MESSAGE_OUTPUT=TAP
-# The KB under test is the one in this tree, whatever the caller has set.
-export PARCELBOT_KB="$PWD/kb"
+. scripts/test-env.sh
 
 passed=0
 failed=0

@@ -37,27 +37,29 @@ LAT = int(os.environ.get("SOAK_LATENCY_MS", "50"))
 SECRET = "soak-secret-1618"
 
 
-def metric(port, name):
+def scrape(port):
+    """One read of /metrics: the unlabelled series, by name (NaN if missing)."""
+    out = {}
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         c.request("GET", "/metrics")
         for line in c.getresponse().read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
+            parts = line.split()
+            if len(parts) == 2 and not line.startswith("#") and "{" not in parts[0]:
+                out[parts[0]] = float(parts[1])
     except (OSError, http.client.HTTPException, ValueError):
         pass
-    return float("nan")
+    return lambda name: out.get(name, float("nan"))
 
 
 def sample(lb, t):
     """(t, RSS, peak, fds, threads, processed, sent, pending, SQLite MB, failed)"""
     st = loopback.proc_status(lb.pb.pid)
+    m = scrape(lb.port)
     return (t, st["rss"], st["hwm"], st["fds"], st["threads"],
-            metric(lb.port, "parcelbot_events_processed_total"),
-            metric(lb.port, "parcelbot_outbox_sent_total"),
-            metric(lb.port, "parcelbot_inbox_pending"),
-            metric(lb.port, "parcelbot_store_memory_bytes") / 1048576.0,
-            metric(lb.port, "parcelbot_events_failed_total"))
+            m("parcelbot_events_processed_total"), m("parcelbot_outbox_sent_total"),
+            m("parcelbot_inbox_pending"), m("parcelbot_store_memory_bytes") / 1048576.0,
+            m("parcelbot_events_failed_total"))
 
 
 def show(r):
@@ -136,8 +138,8 @@ def main():
             t.join(timeout=60)
         # Let the queue drain, then one last sample.
         for _ in range(600):
-            if metric(lb.port, "parcelbot_inbox_pending") == 0 and \
-                    metric(lb.port, "parcelbot_outbox_due") == 0:
+            m = scrape(lb.port)
+            if m("parcelbot_inbox_pending") == 0 and m("parcelbot_outbox_due") == 0:
                 break
             time.sleep(0.5)
         end = sample(lb, time.time() - start)

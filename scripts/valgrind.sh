@@ -15,13 +15,7 @@
 # options, e.g. --track-origins=yes when chasing an uninitialised value).
 set -u
 cd "$(dirname "$0")/.." || exit 2
-BUILD=${BUILD:-build}
-PARCELBOT=${PARCELBOT:-$BUILD/parcelbot}
-# The same environment as scripts/run-tests.sh gives the unit tests.
-export BUILD PARCELBOT
-export PB_SRCDIR="$PWD"
-export CMOCKA_MESSAGE_OUTPUT=TAP
-export PARCELBOT_KB="$PWD/kb"
+. scripts/test-env.sh
 
 if ! command -v valgrind >/dev/null 2>&1; then
 	echo "valgrind: not installed (scripts/install-deps.sh valgrind)" >&2

@@ -41,7 +41,6 @@ struct pb_classifier {
 	uint32_t *full_map, *masked_map;
 	size_t full_len, masked_len;
 	size_t digits;  /* ASCII digits in the full view */
-	bool unmasked;  /* no number to take out: the masked view is the full one */
 	size_t cap;
 	uint32_t *cands;
 	uint32_t *cstamp;    /* per pattern: == gen when a candidate */
@@ -207,6 +206,9 @@ static bool alnum_lc(unsigned char ch)
 	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
 }
 
+/* Digits a number-like token has at least. */
+#define NUMBER_MIN_DIGITS 6
+
 /* A run of letters and digits long enough and digit-heavy enough to be an
  * order or tracking number (the shape scan_tokens looks for). */
 static bool number_like(const unsigned char *s, size_t n)
@@ -217,7 +219,14 @@ static bool number_like(const unsigned char *s, size_t n)
 		return false;
 	for (i = 0; i < n; i++)
 		digits += s[i] >= '0' && s[i] <= '9';
-	return digits >= 6;
+	return digits >= NUMBER_MIN_DIGITS;
+}
+
+/* Whether the text can hold a number to take out; most messages hold none,
+ * and then the masked view is the full one, never copied. */
+static bool has_numbers(const pb_classifier *c)
+{
+	return c->digits >= NUMBER_MIN_DIGITS;
 }
 
 /* Builds the masked view: the full one without number-like tokens. Where a
@@ -228,9 +237,7 @@ static void mask_numbers(pb_classifier *c)
 	const unsigned char *s = c->full;
 	size_t n = c->full_len, i = 0, o = 0, e;
 
-	/* Most messages hold no number at all: nothing to copy then. */
-	c->unmasked = c->digits < 6;
-	if (c->unmasked) {
+	if (!has_numbers(c)) {
 		c->masked_len = n;
 		return;
 	}
@@ -256,7 +263,7 @@ static void mask_numbers(pb_classifier *c)
 /* Points the patterns at one view. */
 static void use_view(pb_classifier *c, bool masked)
 {
-	masked = masked && !c->unmasked;
+	masked = masked && has_numbers(c);
 	c->norm = masked ? c->masked : c->full;
 	c->map = masked ? c->masked_map : c->full_map;
 	c->nlen = masked ? c->masked_len : c->full_len;

@@ -83,6 +83,15 @@ log_wait() { # log_wait REGEX SECONDS: until serve's log has a line matching REG
 	return 1
 }
 
+intact_and_stop() { # intact_and_stop DB: the database passes its check; SIGTERM exits 0
+	sqlite3 "$1" "pragma integrity_check" >"$T_TMP/integrity"
+	is "$(cat "$T_TMP/integrity")" ok "the database is intact"
+	kill -TERM "$PB"
+	wait "$PB"
+	is $? 0 "SIGTERM: clean exit"
+	PB=""
+}
+
 alive() { # alive: the process is there and /healthz answers 200
 	kill -0 "$PB" 2>/dev/null &&
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" = 200 ]
@@ -292,12 +301,7 @@ print(d['acked'], d['gave_up'], 'refused' if d['refused'] > 0 else 'never refuse
 	is "$okd" 0 "the batch is drafted once space is back"
 	sleep 2
 	is "$(count 150 notes)$(count 151 notes)$(count 152 notes)" 111 "each once"
-	sqlite3 "$DDB" "pragma integrity_check" >"$T_TMP/integrity"
-	is "$(cat "$T_TMP/integrity")" ok "the database is intact"
-	kill -TERM "$PB"
-	wait "$PB"
-	is $? 0 "SIGTERM: clean exit"
-	PB=""
+	intact_and_stop "$DDB"
 	umount "$MNT" && MNT=""
 else
 	echo "ok $((T_N + 1)) - # SKIP disk full: cannot mount a tmpfs here (needs root)"
@@ -357,11 +361,6 @@ for line in sys.stdin:
 print(len(heads), len(heads) - len(set(heads)))")
 sent=$(sqlite3 "$KDB" "select count(*) from outbox where kind in ('post_draft', 'hand_off') and sent_at is not null")
 is "$notes" "$sent 0" "one note per delivered draft ($sent), none posted twice"
-sqlite3 "$KDB" "pragma integrity_check" >"$T_TMP/integrity"
-is "$(cat "$T_TMP/integrity")" ok "the database is intact"
-kill -TERM "$PB"
-wait "$PB"
-is $? 0 "SIGTERM: clean exit"
-PB=""
+intact_and_stop "$KDB"
 
 done_testing
